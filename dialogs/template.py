@@ -1,0 +1,208 @@
+"""The plan template model: a YAML file in prompts/ validated by pydantic at start-up.
+
+A template is a list of steps; a step holds questions and groups; a group may repeat (one
+*utvecklingsområde* holds one or more *insatser*) and may nest. A broken file stops start-up
+with the file, the field and the reason (`TemplateError`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    model_validator,
+)
+
+PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
+
+
+class AnswerType(StrEnum):
+    TEXT = "text"  # a short line (a name, a title)
+    LONG_TEXT = "long_text"  # prose; may come over several messages
+    LIST = "list"  # one item a line or bullet
+    DATE = "date"  # a day or a period as teachers write it, normalised to start/end
+    PERIOD = "period"  # same parser as DATE, prompted as a period
+    COUNT = "count"  # a whole number
+    CHOICE = "choice"  # one of `choices` (buttons), or free text under "Annat" when allowed
+    YESNO = "yesno"
+
+
+class Phase(StrEnum):
+    PLANNING = "planning"
+    FOLLOWUP = "followup"  # asked when the teacher returns for the follow-up
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Condition(Strict):
+    """Ask a question only when another answer (same group instance or above) says so."""
+
+    field: str  # question id, looked up in the same group instance first, then outward
+    equals: str | None = None  # the answer's choice/text equals this
+    not_equals: str | None = None
+    answered: bool | None = None  # the field has a (non-skipped) answer
+
+
+class Question(Strict):
+    kind: Literal["question"] = "question"
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    label: str  # heading in the document and in the chat
+    prompt: str  # what the bot asks
+    guidance: str | None = None  # the seed's guiding text (grey in the document)
+    help: str | None = None  # /hjalp: what to write here
+    example: str | None = None  # /hjalp and error messages: a real example from the seeds
+    type: AnswerType = AnswerType.LONG_TEXT
+    required: bool = True
+    min_length: int | None = Field(default=None, ge=0)
+    max_length: int | None = Field(default=None, ge=1)
+    choices: tuple[str, ...] = ()
+    allow_other: bool = False  # CHOICE: an "Annat" button, then free text
+    phase: Phase = Phase.PLANNING
+    when: Condition | None = None
+    # The value a follow-up date is read from (the handlingsplan's "När?" in Steg 4).
+    followup_date: bool = False
+
+    @model_validator(mode="after")
+    def _choices_fit_type(self) -> Question:
+        if self.type is AnswerType.CHOICE and not self.choices:
+            raise ValueError(f"question {self.id!r}: type choice needs a non-empty 'choices' list")
+        if self.type is not AnswerType.CHOICE and self.choices:
+            raise ValueError(f"question {self.id!r}: 'choices' only goes with type choice")
+        if (
+            self.min_length is not None
+            and self.max_length is not None
+            and self.min_length > self.max_length
+        ):
+            raise ValueError(f"question {self.id!r}: min_length is larger than max_length")
+        return self
+
+
+class Group(Strict):
+    kind: Literal["group"] = "group"
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    label: str  # "Insats", "Utvecklingsområde": numbered as "Insats 2"
+    repeat: bool = True
+    add_prompt: str = "Vill du lägga till en till?"  # asked after each instance
+    items: tuple[Item, ...]
+    phase: Phase = Phase.PLANNING
+    when: Condition | None = None
+
+
+def _item_kind(raw: Any) -> str:
+    if isinstance(raw, dict):
+        return str(raw.get("kind") or ("group" if "items" in raw else "question"))
+    return str(getattr(raw, "kind", "question"))
+
+
+# A YAML item is a group when it has `items`, a question otherwise (`kind` may say so too).
+Item = Annotated[
+    Annotated[Question, Tag("question")] | Annotated[Group, Tag("group")],
+    Discriminator(_item_kind),
+]
+Group.model_rebuild()
+
+
+class Step(Strict):
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    title: str  # "Steg 1: Var är vi?"
+    numbered: bool = True  # counts in "Steg 2 av 4"; the plan's identity does not
+    intro: str | None = None
+    items: tuple[Item, ...]
+
+
+class Template(Strict):
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    language: str = "sv"
+    name: str  # "Handlingsplan"
+    description: str  # one line, shown when choosing a template
+    document_title: str  # the .docx title
+    intro: str | None = None  # shown once when a plan starts
+    source: str | None = None  # the seed it was written from
+    title_field: str  # question id that names the plan ("titel")
+    unit_field: str | None = None  # question id of skola/enhet, used in the file name
+    author_field: str | None = None
+    steps: tuple[Step, ...]
+
+    @model_validator(mode="after")
+    def _ids_unique_and_references_exist(self) -> Template:
+        seen: set[str] = set()
+        for path, _ in self.walk():
+            if path in seen:
+                raise ValueError(f"two items share the id path {path!r}")
+            seen.add(path)
+        top_ids = {q.id for step in self.steps for q in step.items if isinstance(q, Question)}
+        for name in ("title_field", "unit_field", "author_field"):
+            ref = getattr(self, name)
+            if ref is not None and ref not in top_ids:
+                raise ValueError(f"{name} {ref!r} is not a top-level question of the template")
+        return self
+
+    def walk(self) -> Iterator[tuple[str, Question | Group]]:
+        """Every item with its schematic path ("omrade.insats.problem"), in order."""
+
+        def rec(items: tuple[Question | Group, ...], prefix: str) -> Iterator[tuple[str, Question | Group]]:
+            for item in items:
+                path = f"{prefix}{item.id}"
+                yield path, item
+                if isinstance(item, Group):
+                    yield from rec(item.items, path + ".")
+
+        for step in self.steps:
+            yield from rec(step.items, "")
+
+    def question(self, schema_path: str) -> Question:
+        for path, item in self.walk():
+            if path == schema_path and isinstance(item, Question):
+                return item
+        raise KeyError(schema_path)
+
+    @property
+    def numbered_steps(self) -> int:
+        return sum(1 for s in self.steps if s.numbered)
+
+
+class TemplateError(Exception):
+    """A template file that cannot be used; the message names file, field and reason."""
+
+
+def load_template(path: Path) -> Template:
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise TemplateError(f"{path}: kan inte läsas som YAML: {exc}") from exc
+    try:
+        return Template.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or "(hela filen)"
+        raise TemplateError(
+            f"{path}: fältet {field}: {first['msg']}"
+            + (f" ({len(exc.errors())} fel totalt)" if len(exc.errors()) > 1 else "")
+        ) from exc
+
+
+def load_templates(directory: Path = PROMPTS_DIR, language: str = "sv") -> dict[str, Template]:
+    """All `*.<language>.yaml` plan templates in `directory` (messages files excluded)."""
+    templates: dict[str, Template] = {}
+    for path in sorted(directory.glob(f"*.{language}.yaml")):
+        if path.name.startswith("messages."):
+            continue
+        template = load_template(path)
+        if template.id in templates:
+            raise TemplateError(f"{path}: fältet id: mallen {template.id!r} finns redan")
+        templates[template.id] = template
+    if not templates:
+        raise TemplateError(f"{directory}: inga planmallar (*.{language}.yaml) hittades")
+    return templates

@@ -1,0 +1,156 @@
+"""The shapes that cross the engine's border: what comes in, what goes out, what is stored.
+
+Channels build an `Inbound` from a platform update and render each `Outbound` their own way
+(inline keyboard, Block Kit, numbered lines). The store loads a `Snapshot` and commits the
+`Changes` a step produced. Everything here is plain data: no I/O, no platform types.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+# --------------------------------------------------------------------------- inbound
+
+
+class InboundKind(StrEnum):
+    START = "start"  # the channel opened the conversation (console start, Telegram /start)
+    TEXT = "text"  # a typed message; commands are parsed from it by the engine
+    CHOICE = "choice"  # a pressed button; `choice` holds the button's value
+    UNSUPPORTED = "unsupported"  # a photo, sticker, voice, file... where text is expected
+
+
+class UserRef(Frozen):
+    """Who wrote: one teacher in one channel."""
+
+    channel: str  # "console", "telegram", "slack"
+    external_id: str  # the platform's user id (console: the OS user name)
+    display_name: str = ""
+
+
+class Inbound(Frozen):
+    user: UserRef
+    kind: InboundKind
+    key: str  # idempotency key: the platform's update id / event id
+    text: str = ""
+    choice: str = ""
+    # What arrived instead of text (e.g. "sticker", "photo"); used in the explanation.
+    media: str = ""
+    # Slack's App Home etc. may name a plan explicitly ("continue this one").
+    plan_id: str | None = None
+
+
+# --------------------------------------------------------------------------- outbound
+
+
+class Choice(Frozen):
+    """One button. `value` is what comes back as Inbound.choice; it stays short
+    (Telegram caps callback_data at 64 bytes)."""
+
+    label: str
+    value: str
+
+
+class Document(Frozen):
+    filename: str
+    data: bytes
+    title: str = ""
+    draft: bool = False
+
+
+class Outbound(Frozen):
+    """One message to the teacher. Text is plain: the channel escapes and formats it.
+
+    `heading` is shown bold, `text` as the body (paragraphs separated by blank lines),
+    `note` as a quieter guidance line, `progress` as a small status line.
+    """
+
+    text: str = ""
+    heading: str | None = None
+    note: str | None = None
+    progress: str | None = None
+    choices: tuple[Choice, ...] = ()
+    # Set by the engine when the teacher asked for a document; the service fills `document`.
+    export_plan_id: str | None = None
+    export_draft: bool = False
+    document: Document | None = None
+    # True for a message that asks the current question: the channel may treat it specially
+    # (e.g. keep only the newest question's keyboard).
+    is_question: bool = False
+
+
+# --------------------------------------------------------------------------- records
+
+
+class PlanStatus(StrEnum):
+    IN_PROGRESS = "pagar"  # planning questions still open
+    PLANNED = "planerad"  # planning done; follow-up questions wait for the follow-up date
+    DONE = "klar"  # every question answered
+
+
+class AnswerValue(Frozen):
+    """A validated answer as stored. `text` is the cleaned text as the teacher wrote it;
+    the other fields hold what was understood from it."""
+
+    text: str = ""
+    items: tuple[str, ...] = ()  # list answers: one item a line/bullet
+    start: dt.date | None = None  # dates and periods, normalised
+    end: dt.date | None = None
+    number: int | None = None  # counts
+    choice: str | None = None  # the chosen option, as written in the template
+    skipped: bool = False  # /hoppa on an optional question
+
+
+class AnswerRecord(Frozen):
+    """One row of the append-only answer history."""
+
+    plan_id: str
+    path: str
+    value: AnswerValue
+    created_at: dt.datetime
+
+
+class PlanRecord(BaseModel):
+    """One plan with its current answers (latest per path) and its dialog state."""
+
+    id: str
+    template_id: str
+    title: str = ""
+    status: PlanStatus = PlanStatus.IN_PROGRESS
+    state: dict[str, Any] = Field(default_factory=dict)
+    answers: dict[str, AnswerValue] = Field(default_factory=dict)
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class UserRecord(BaseModel):
+    id: int | None = None  # None until first stored
+    ref: UserRef
+    state: dict[str, Any] = Field(default_factory=dict)
+    version: int = 0
+
+
+class Snapshot(BaseModel):
+    """Everything one step may read: the teacher, their plans, whether the key was seen."""
+
+    user: UserRecord
+    plans: dict[str, PlanRecord] = Field(default_factory=dict)
+    key_seen: bool = False
+
+
+class Changes(BaseModel):
+    """Everything one step writes, committed in one transaction with the version check."""
+
+    user_state: dict[str, Any]
+    plans: dict[str, PlanRecord] = Field(default_factory=dict)  # new or changed plans
+    answers: list[AnswerRecord] = Field(default_factory=list)  # appended to the history
+    deleted_plans: list[str] = Field(default_factory=list)
+    delete_user: bool = False  # all of the teacher's data
