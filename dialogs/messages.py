@@ -1,0 +1,55 @@
+"""The bot's own wording: Jinja2 snippets in prompts/messages/*.<lang>.yaml, one key each.
+
+Python code names a key and passes values; the Swedish lives in the YAML files. Values are
+data, never template source, so a teacher's `{{ 7*7 }}` stays literal.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import yaml
+
+from dialogs.template import PROMPTS_DIR, TemplateError
+
+
+class Messages:
+    def __init__(self, texts: dict[str, str]) -> None:
+        self._env = jinja2.Environment(
+            undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=False
+        )
+        self._texts = texts
+        self._compiled: dict[str, jinja2.Template] = {}
+
+    @classmethod
+    def load(cls, language: str = "sv", directory: Path = PROMPTS_DIR / "messages") -> Messages:
+        texts: dict[str, str] = {}
+        for path in sorted(directory.glob(f"*.{language}.yaml")):
+            try:
+                raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            except (OSError, yaml.YAMLError) as exc:
+                raise TemplateError(f"{path}: kan inte läsas som YAML: {exc}") from exc
+            if not isinstance(raw, dict):
+                raise TemplateError(f"{path}: ska vara en lista av nyckel: text")
+            for key, value in raw.items():
+                if key in texts:
+                    raise TemplateError(f"{path}: fältet {key}: nyckeln finns redan i en annan fil")
+                if not isinstance(value, str):
+                    raise TemplateError(f"{path}: fältet {key}: ska vara en text")
+                texts[str(key)] = value
+        return cls(texts)
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._texts
+
+    def __call__(self, key: str, **params: Any) -> str:
+        template = self._compiled.get(key)
+        if template is None:
+            try:
+                source = self._texts[key]
+            except KeyError:
+                raise KeyError(f"message {key!r} is missing from prompts/messages") from None
+            template = self._compiled[key] = self._env.from_string(source)
+        return template.render(**params).strip()

@@ -1,0 +1,97 @@
+"""The one call every channel makes: `Conversation.handle(inbound) -> [Outbound]`.
+
+Load the teacher's snapshot from the store, run the pure engine step, commit its changes with
+the idempotency key and the version check (retrying on a conflict), then fill in documents the
+engine asked for. A key seen before changes nothing: the current question is sent again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from dialogs import engine
+from dialogs.messages import Messages
+from dialogs.store import SessionStore, VersionConflict
+from dialogs.template import Template
+from dialogs.types import Document, Inbound, Outbound, PlanRecord, PlanStatus, UserRef
+
+
+class DocumentRenderer(Protocol):
+    def __call__(
+        self, template: Template, plan: PlanRecord, *, draft: bool, now: dt.datetime
+    ) -> Document: ...
+
+
+@dataclass(frozen=True)
+class PlanSummary:
+    id: str
+    title: str
+    template_id: str
+    template_name: str
+    status: PlanStatus
+    answered: int
+    total: int
+    updated_at: dt.datetime
+    active: bool
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Conversation:
+    def __init__(
+        self,
+        store: SessionStore,
+        templates: dict[str, Template],
+        renderer: DocumentRenderer,
+        *,
+        messages: Messages | None = None,
+        clock: Callable[[], dt.datetime] = utc_now,
+        max_attempts: int = 10,
+    ) -> None:
+        self.store = store
+        self.engine = engine.Engine(templates, messages or Messages.load())
+        self.renderer = renderer
+        self.clock = clock
+        self.max_attempts = max_attempts
+
+    @property
+    def templates(self) -> dict[str, Template]:
+        return self.engine.templates
+
+    async def handle(self, inbound: Inbound) -> list[Outbound]:
+        for _ in range(self.max_attempts):
+            snapshot = await self.store.load(inbound.user, inbound.key)
+            now = self.clock()
+            if snapshot.key_seen:
+                return self.engine.replay(snapshot, now)
+            result = self.engine.step(snapshot, inbound, now)
+            try:
+                await self.store.commit(snapshot, result.changes, inbound.key)
+            except VersionConflict:
+                continue
+            return [self._with_document(out, result.plans, now) for out in result.outbounds]
+        raise RuntimeError(f"could not commit a step for {inbound.user} after retries")
+
+    async def summaries(self, user: UserRef) -> list[PlanSummary]:
+        """The teacher's plans, newest first, for an overview such as Slack's App Home."""
+        snapshot = await self.store.load(user, key="")
+        return self.engine.summaries(snapshot)
+
+    def command_menu(self) -> list[tuple[str, str]]:
+        """(command, Swedish description) pairs for a platform's command menu."""
+        return self.engine.command_menu()
+
+    def _with_document(
+        self, out: Outbound, plans: dict[str, PlanRecord], now: dt.datetime
+    ) -> Outbound:
+        if out.export_plan_id is None:
+            return out
+        plan = plans[out.export_plan_id]
+        template = self.templates[plan.template_id]
+        document = self.renderer(template, plan, draft=out.export_draft, now=now)
+        return out.model_copy(update={"document": document})
