@@ -8,7 +8,7 @@ engine asked for. A key seen before changes nothing: the current question is sen
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -63,7 +63,14 @@ class Conversation:
     def templates(self) -> dict[str, Template]:
         return self.engine.templates
 
-    async def handle(self, inbound: Inbound) -> list[Outbound]:
+    async def handle(
+        self,
+        inbound: Inbound,
+        *,
+        before_document: Callable[[], Awaitable[None]] | None = None,
+    ) -> list[Outbound]:
+        """Process one inbound message. `before_document` is awaited before a document is
+        rendered (Telegram shows "sending a file…" then)."""
         for _ in range(self.max_attempts):
             snapshot = await self.store.load(inbound.user, inbound.key)
             now = self.clock()
@@ -74,7 +81,12 @@ class Conversation:
                 await self.store.commit(snapshot, result.changes, inbound.key)
             except VersionConflict:
                 continue
-            return [self._with_document(out, result.plans, now) for out in result.outbounds]
+            outs: list[Outbound] = []
+            for out in result.outbounds:
+                if out.export_plan_id is not None and before_document is not None:
+                    await before_document()
+                outs.append(self._with_document(out, result.plans, now))
+            return outs
         raise RuntimeError(f"could not commit a step for {inbound.user} after retries")
 
     async def summaries(self, user: UserRef) -> list[PlanSummary]:

@@ -42,7 +42,8 @@ class Inbound(Frozen):
     key: str  # idempotency key: the platform's update id / event id
     text: str = ""
     choice: str = ""
-    # What arrived instead of text (e.g. "sticker", "photo"); used in the explanation.
+    # What arrived instead of text; used in the explanation. One of: photo, sticker, voice,
+    # audio, video, document, location, contact, edited (an edited old message), other.
     media: str = ""
     # Slack's App Home etc. may name a plan explicitly ("continue this one").
     plan_id: str | None = None
@@ -85,6 +86,9 @@ class Outbound(Frozen):
     # True for a message that asks the current question: the channel may treat it specially
     # (e.g. keep only the newest question's keyboard).
     is_question: bool = False
+    # A short notice that may be shown as a toast/ephemeral reply (Telegram: the answer to a
+    # pressed button) rather than a chat message, e.g. "that button is no longer valid".
+    notice: bool = False
 
 
 # --------------------------------------------------------------------------- records
