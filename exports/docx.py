@@ -27,6 +27,7 @@ import docx
 import jinja2
 from docx.document import Document as WordDocument
 from docx.opc.coreprops import CoreProperties
+from docx.opc.exceptions import OpcError
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Mm, Pt, RGBColor
@@ -153,12 +154,14 @@ def render_with_layout(
     try:
         layout = DocxTemplate(str(layout_path))
         layout.render(context, jinja_env=SandboxedEnvironment(autoescape=True), autoescape=True)
-    except (OSError, ValueError, KeyError) as exc:
-        raise LayoutError(f"{layout_path}: kan inte läsas som Word-mall (.docx): {exc}") from exc
+    except (OSError, ValueError, KeyError, OpcError) as exc:
+        reason = msgs("export.layout_unreadable", error=str(exc).rstrip("."))
+        raise LayoutError(f"{layout_path}: {reason}") from exc
     except jinja2.TemplateError as exc:
-        line = getattr(exc, "lineno", None)
-        where = f" (rad {line})" if line else ""
-        raise LayoutError(f"{layout_path}: fel i mallens Jinja-taggar{where}: {exc}") from exc
+        # docxtpl attaches the document text around the broken tag: the paragraph to fix.
+        near = " / ".join(t.strip() for t in getattr(exc, "docx_context", ()) if t.strip())
+        reason = msgs("export.layout_broken_tag", error=str(exc).rstrip("."), near=near)
+        raise LayoutError(f"{layout_path}: {reason}") from exc
     _set_properties(layout.docx.core_properties, template, outline, draft, now, msgs)
     out = io.BytesIO()
     layout.save(out)

@@ -16,6 +16,7 @@ from dialogs.messages import Messages
 from dialogs.template import Template, load_templates
 from dialogs.types import AnswerValue, PlanRecord
 from exports.docx import (
+    LayoutError,
     document_filename,
     render_document,
     render_docx,
@@ -513,3 +514,27 @@ def test_own_layout_without_draft_has_no_utkast(tmp_path: Path, handlingsplan: T
     data = render_with_layout(layout, handlingsplan, make_plan(ANSWERS), draft=False, now=NOW)
     document = docx.Document(io.BytesIO(data))
     assert "UTKAST" not in all_text(document)
+
+
+def test_broken_layout_says_which_file_and_what_to_fix(
+    tmp_path: Path, handlingsplan: Template
+) -> None:
+    broken = docx.Document()
+    broken.add_paragraph("{{ title ")
+    path = tmp_path / "trasig.docx"
+    broken.save(str(path))
+    with pytest.raises(LayoutError, match=r"trasig\.docx: fel i mallens Jinja-taggar"):
+        render_with_layout(path, handlingsplan, make_plan(ANSWERS), draft=False, now=NOW)
+    not_word = tmp_path / "inte-word.docx"
+    not_word.write_text("hej", encoding="utf-8")
+    with pytest.raises(LayoutError, match="kan inte öppnas som Word-mall"):
+        render_with_layout(not_word, handlingsplan, make_plan(ANSWERS), draft=False, now=NOW)
+
+
+def test_layout_cannot_reach_python_internals(tmp_path: Path, handlingsplan: Template) -> None:
+    evil = docx.Document()
+    evil.add_paragraph("{{ title.__class__.__mro__ }}")
+    path = tmp_path / "elak.docx"
+    evil.save(str(path))
+    with pytest.raises(LayoutError, match="unsafe"):
+        render_with_layout(path, handlingsplan, make_plan(ANSWERS), draft=False, now=NOW)
