@@ -227,6 +227,7 @@ class Engine:
                     ],
                 ),
                 is_question=True,
+                accepts_text=False,
             )
         )
 
@@ -404,6 +405,7 @@ class Engine:
                     ctx, [(self.msg("button.delete_yes"), "yes"), (self.msg("button.no"), "no")]
                 ),
                 is_question=True,
+                accepts_text=False,
             )
         )
 
@@ -430,9 +432,7 @@ class Engine:
                     status=self.msg(f"status.{plan.status.value}"),
                     answered=answered,
                     total=total,
-                    updated=dates.describe_period(
-                        plan.updated_at.date(), plan.updated_at.date()
-                    ),
+                    updated=dates.describe_period(plan.updated_at.date(), plan.updated_at.date()),
                 )
             )
             pairs.append((_short(f"{i + 1}. {title}", 60), f"p{i}"))
@@ -444,6 +444,7 @@ class Engine:
                 note=self.msg("plans.note"),
                 choices=self._choices(ctx, pairs),
                 is_question=True,
+                accepts_text=False,
             )
         )
 
@@ -465,6 +466,7 @@ class Engine:
                     ctx, [(t.name, f"t{i}") for i, t in enumerate(self.templates.values())]
                 ),
                 is_question=True,
+                accepts_text=False,
             )
         )
 
@@ -516,8 +518,14 @@ class Engine:
             self._say(ctx, "help.commands")
             return
         plan = ctx.active
-        if command not in (Command.DONE, Command.CANCEL, Command.HELP, Command.OVERVIEW,
-                           Command.EXPORT, Command.PAUSE):
+        if command not in (
+            Command.DONE,
+            Command.CANCEL,
+            Command.HELP,
+            Command.OVERVIEW,
+            Command.EXPORT,
+            Command.PAUSE,
+        ):
             if plan is not None and plan.state.get("mode") == "buffer":
                 self._say(ctx, "buffer.finish_first")
                 self._prompt(ctx)
@@ -609,6 +617,7 @@ class Engine:
                 text=self.msg("delete.menu", title=title, has_plan=plan is not None),
                 choices=self._choices(ctx, pairs),
                 is_question=True,
+                accepts_text=False,
             )
         )
 
@@ -688,7 +697,11 @@ class Engine:
                 text="\n".join(lines),
                 note=self.msg("edit.note"),
                 choices=self._choices(
-                    ctx, [(_short(f"{i + 1}. {s.breadcrumb()}", 60), f"a{i}") for i, s in enumerate(slots)]
+                    ctx,
+                    [
+                        (_short(f"{i + 1}. {s.breadcrumb()}", 60), f"a{i}")
+                        for i, s in enumerate(slots)
+                    ],
                 ),
                 is_question=True,
             )
@@ -774,6 +787,7 @@ class Engine:
                     [(self.msg("button.followup_now"), "now"), (self.msg("button.later"), "later")],
                 ),
                 is_question=True,
+                accepts_text=False,
             )
         )
 
@@ -893,16 +907,22 @@ class Engine:
             return f"{prefix}{int(stripped) - 1}"
         if kind == "resume":
             folded = fold(stripped)
-            for token, key in (("resume", "button.resume"), ("new", "button.new_plan"),
-                               ("plans", "button.my_plans")):
+            for token, key in (
+                ("resume", "button.resume"),
+                ("new", "button.new_plan"),
+                ("plans", "button.my_plans"),
+            ):
                 if folded == fold(self.msg(key)):
                     return token
             if folded in ("ja", "j", "fortsatt"):
                 return "resume"
         if kind == "delete":
             folded = fold(stripped)
-            for token, key in (("del_plan", "button.delete_plan"), ("del_all", "button.delete_all"),
-                               ("no", "button.cancel")):
+            for token, key in (
+                ("del_plan", "button.delete_plan"),
+                ("del_all", "button.delete_all"),
+                ("no", "button.cancel"),
+            ):
                 if folded == fold(self.msg(key)):
                     return token
             if stripped.isdigit():
@@ -999,7 +1019,9 @@ class Engine:
             plan.state["draft_text"] = text
 
     def _answer_more(self, ctx: _Ctx, plan: PlanRecord, slot: Slot, yes: bool) -> None:
-        self._store(ctx, plan, slot, AnswerValue(text="ja" if yes else "nej", choice="ja" if yes else "nej"))
+        self._store(
+            ctx, plan, slot, AnswerValue(text="ja" if yes else "nej", choice="ja" if yes else "nej")
+        )
         if yes:
             instances = plan.state.setdefault("instances", {})
             ids = instances_of(plan.state, slot.group_path)
@@ -1058,8 +1080,10 @@ class Engine:
         cursor = plan.state.get("cursor")
         back = plan.state.pop("return_to", None)
         nxt: str | None = None
-        if isinstance(back, str) and back in paths and not is_answered(
-            slots[paths.index(back)], plan.answers
+        if (
+            isinstance(back, str)
+            and back in paths
+            and not is_answered(slots[paths.index(back)], plan.answers)
         ):
             nxt = back
         if nxt is None:
@@ -1121,8 +1145,10 @@ class Engine:
                         text=self.msg("no_active_plan"),
                         choices=self._choices(
                             ctx,
-                            [(self.msg("button.my_plans"), "plans"),
-                             (self.msg("button.new_plan"), "new")],
+                            [
+                                (self.msg("button.my_plans"), "plans"),
+                                (self.msg("button.new_plan"), "new"),
+                            ],
                         ),
                     )
                 )
@@ -1146,10 +1172,13 @@ class Engine:
                     text=self.msg("pii.warning", kinds=kinds),
                     choices=self._choices(
                         ctx,
-                        [(self.msg("button.pii_edit"), "pii_edit"),
-                         (self.msg("button.pii_keep"), "pii_keep")],
+                        [
+                            (self.msg("button.pii_edit"), "pii_edit"),
+                            (self.msg("button.pii_keep"), "pii_keep"),
+                        ],
                     ),
                     is_question=True,
+                    accepts_text=False,
                 )
             )
             return
@@ -1200,6 +1229,7 @@ class Engine:
                     [(self.msg("button.export"), "export"), (self.msg("button.new_plan"), "new")],
                 ),
                 is_question=True,
+                accepts_text=False,
             )
         )
 
@@ -1211,11 +1241,15 @@ class Engine:
             pairs = [(self.msg("button.yes"), "ja"), (self.msg("button.no"), "nej")]
             return Outbound(
                 heading=slot.more_of.add_prompt,
-                text=self.msg("more.text", label=slot.more_of.label,
-                              count=len(instances_of(plan.state, slot.group_path))),
+                text=self.msg(
+                    "more.text",
+                    label=slot.more_of.label,
+                    count=len(instances_of(plan.state, slot.group_path)),
+                ),
                 progress=self._progress(plan, slot),
                 choices=self._choices(ctx, pairs),
                 is_question=True,
+                accepts_text=False,
             )
         q = slot.question
         assert q is not None
@@ -1255,7 +1289,9 @@ class Engine:
         questions = [s for s in slots if not s.is_more]
         number = next((i + 1 for i, s in enumerate(questions) if s.path == slot.path), None)
         if number is None:  # a "more" slot: count the question before it
-            number = sum(1 for s in slots[: slots.index(slot)] if not s.is_more) if slot in slots else 0
+            number = (
+                sum(1 for s in slots[: slots.index(slot)] if not s.is_more) if slot in slots else 0
+            )
         step_number = sum(1 for s in template.steps[: slot.step_index + 1] if s.numbered)
         return self.msg(
             "progress",
@@ -1301,8 +1337,11 @@ class Engine:
         )
 
     def _counts(self, template: Template, plan: PlanRecord) -> tuple[int, int]:
-        slots = [s for s in plan_slots(template, plan.state, plan.answers, self._phases(plan))
-                 if not s.is_more]
+        slots = [
+            s
+            for s in plan_slots(template, plan.state, plan.answers, self._phases(plan))
+            if not s.is_more
+        ]
         return sum(1 for s in slots if s.path in plan.answers), len(slots)
 
     def _shown(self, value: AnswerValue) -> str:
@@ -1321,4 +1360,3 @@ _YESNO = Question(id="yesno", label="", prompt="", type=AnswerType.YESNO)
 def _short(text: str, limit: int) -> str:
     text = " ".join(text.split()) if limit <= 80 else text
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-

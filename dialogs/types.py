@@ -89,6 +89,9 @@ class Outbound(Frozen):
     # A short notice that may be shown as a toast/ephemeral reply (Telegram: the answer to a
     # pressed button) rather than a chat message, e.g. "that button is no longer valid".
     notice: bool = False
+    # False when only a choice is a valid reply (a menu, a confirmation): a channel without
+    # buttons may then read a typed number as the choice with that number.
+    accepts_text: bool = True
 
 
 # --------------------------------------------------------------------------- records
