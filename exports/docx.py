@@ -347,9 +347,6 @@ def _footer(document: WordDocument, title: str, messages: Messages) -> None:
             _page_field(paragraph, piece.strip("\x00"))
         elif piece:
             paragraph.add_run(piece)
-    for run in paragraph.runs:
-        run.font.size = GUIDANCE_SIZE
-        run.font.color.rgb = GREY
 
 
 def _page_field(paragraph: Paragraph, instruction: str) -> None:
@@ -371,6 +368,9 @@ def _setup_page_and_styles(document: WordDocument) -> None:
     normal = document.styles["Normal"]
     normal.font.name = FONT
     normal.font.size = FONT_SIZE
+    footer = document.styles["Footer"]  # the page-number fields take the style too
+    footer.font.size = GUIDANCE_SIZE
+    footer.font.color.rgb = GREY
     # The proofing language lives in the document defaults every style inherits from.
     defaults = document.styles.element.find(qn("w:docDefaults"))
     r_pr = None if defaults is None else defaults.find(f"{qn('w:rPrDefault')}/{qn('w:rPr')}")

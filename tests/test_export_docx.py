@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from collections.abc import Mapping
 from pathlib import Path
 
 import docx
@@ -13,6 +14,7 @@ from docx.shared import Pt, RGBColor
 from docx.text.paragraph import Paragraph
 
 from dialogs.messages import Messages
+from dialogs.service import DocumentRenderer
 from dialogs.template import Template, load_templates
 from dialogs.types import AnswerValue, PlanRecord
 from exports.docx import (
@@ -75,7 +77,7 @@ def messages() -> Messages:
 
 
 def make_plan(
-    answers: dict[str, AnswerValue], state: dict[str, object] | None = None
+    answers: dict[str, AnswerValue], state: Mapping[str, object] | None = None
 ) -> PlanRecord:
     return PlanRecord(
         id="p1",
@@ -277,6 +279,7 @@ def test_author_defaults_to_planbot(handlingsplan: Template) -> None:
 def test_page_is_a4_in_swedish(handlingsplan: Template) -> None:
     document = render(handlingsplan, make_plan(ANSWERS))
     section = document.sections[0]
+    assert section.page_width is not None and section.page_height is not None
     assert (round(section.page_width.mm), round(section.page_height.mm)) == (210, 297)
     assert 'w:val="sv-SE"' in document.styles.element.xml
 
@@ -357,7 +360,8 @@ def test_filename_without_unit_is_template_and_date(handlingsplan: Template) -> 
 
 
 def test_render_document_hands_the_channel_a_named_document(handlingsplan: Template) -> None:
-    document = render_document(handlingsplan, make_plan(ANSWERS), draft=True, now=NOW)
+    renderer: DocumentRenderer = render_document
+    document = renderer(handlingsplan, make_plan(ANSWERS), draft=True, now=NOW)
     assert document.filename == "Handlingsplan – Ringsjöskolan, Höörs kommun – 2026-05-12.docx"
     assert document.title == "Handlingsplan – Tidig uppföljning av frånvaro i åk 7"
     assert document.draft
@@ -538,3 +542,11 @@ def test_layout_cannot_reach_python_internals(tmp_path: Path, handlingsplan: Tem
     evil.save(str(path))
     with pytest.raises(LayoutError, match="unsafe"):
         render_with_layout(path, handlingsplan, make_plan(ANSWERS), draft=False, now=NOW)
+
+
+def test_footer_names_the_plan_and_numbers_pages(handlingsplan: Template) -> None:
+    footer = render(handlingsplan, make_plan(ANSWERS)).sections[0].footer
+    xml = footer._element.xml
+    assert "Handlingsplan – Tidig uppföljning av frånvaro i åk 7 · Sida " in xml
+    assert 'w:instr="PAGE"' in xml
+    assert 'w:instr="NUMPAGES"' in xml
