@@ -102,6 +102,7 @@ _COUNT_WORDS = {
     "elva": 11,
     "tolv": 12,
 }
+_VAGUE = frozenset({"par", "del", "tiotal", "fåtal", "antal", "handfull", "massa", "hel"})
 _COUNT_PREFIX = re.compile(
     r"^(?:ca\.?|c:a|cirka|ungefär|ungf\.?|runt|omkring|drygt|knappt|nästan|~|≈)\s*"
 )
@@ -141,8 +142,11 @@ def parse_count(text: str) -> int | None:
     folded = " ".join(text.casefold().split())
     matches = list(_COUNT_NUMBER.finditer(folded))
     if not matches:
+        # "tio", "ca tolv st"; but "ett tiotal" or "en del" is no number.
         words = re.findall(r"[a-zåäö]+", _COUNT_PREFIX.sub("", folded))
-        return _COUNT_WORDS.get(words[0]) if words else None
+        if not words or len(words) > 2 or (len(words) == 2 and words[1] in _VAGUE):
+            return None
+        return _COUNT_WORDS.get(words[0])
     if len(matches) != 1:
         return None
     m = matches[0]
@@ -164,7 +168,10 @@ def parse_yesno(text: str) -> str | None:
 
 def parse_choice(question: Question, text: str) -> str | None:
     """The label the teacher means: its number ("2", "2."), the label itself in any case or
-    accents, or a prefix of at least three letters that fits one label only."""
+    accents, or a prefix of at least three letters that fits one label only. A yes/no
+    question has the implicit labels "ja" and "nej"."""
+    if question.type is AnswerType.YESNO:
+        return parse_yesno(text)
     stripped = text.strip()
     if m := re.fullmatch(r"(\d{1,2})\s*[.)]?", stripped):
         index = int(m[1])
@@ -242,7 +249,7 @@ def validate(question: Question, text: str, today: dt.date) -> AnswerValue | Inv
                 return Invalid("bad_count", {"max": swedish_number(MAX_COUNT)})
             return AnswerValue(text=cleaned, number=number)
         case AnswerType.YESNO:
-            answer = parse_yesno(cleaned)
+            answer = parse_choice(question, cleaned)
             if answer is None:
                 return Invalid("bad_yesno")
             return AnswerValue(text=cleaned, choice=answer)

@@ -97,6 +97,7 @@ def luhn_wrong(first_nine: str) -> str:
         (question(AnswerType.COUNT), "ungefär 25 st", AnswerValue(text="ungefär 25 st", number=25)),
         (question(AnswerType.COUNT), "1 200 elever", AnswerValue(text="1 200 elever", number=1200)),
         (question(AnswerType.COUNT), "tio", AnswerValue(text="tio", number=10)),
+        (question(AnswerType.COUNT), "ca tolv st", AnswerValue(text="ca tolv st", number=12)),
         (question(AnswerType.COUNT), "0", AnswerValue(text="0", number=0)),
         (question(AnswerType.COUNT), "100000", AnswerValue(text="100000", number=100000)),
         (question(AnswerType.YESNO), "ja", AnswerValue(text="ja", choice="ja")),
@@ -141,6 +142,8 @@ def test_accepts_answers_of_every_type(q: Question, typed: str, expected: Answer
         (question(AnswerType.DATE), "snart", "bad_date"),
         (question(AnswerType.PERIOD), "vt-22 – ht-20", "bad_date"),
         (question(AnswerType.COUNT), "många", "bad_count"),
+        (question(AnswerType.COUNT), "ett tiotal", "bad_count"),
+        (question(AnswerType.COUNT), "en del", "bad_count"),
         (question(AnswerType.COUNT), "-3", "bad_count"),
         (question(AnswerType.COUNT), "100001", "bad_count"),
         (question(AnswerType.COUNT), "2,5", "bad_count"),
@@ -304,6 +307,16 @@ def test_control_characters_never_reach_the_stored_answer() -> None:
 )
 def test_finds_the_choice_a_teacher_typed_without_buttons(typed: str, label: str | None) -> None:
     assert parse_choice(question(AnswerType.CHOICE, choices=SKOLFORMER), typed) == label
+
+
+@pytest.mark.parametrize(
+    ("typed", "answer"),
+    [("ja", "ja"), ("Japp", "ja"), ("👍", "ja"), ("nej", "nej"), ("N", "nej"), ("tja", None)],
+)
+def test_reads_yes_and_no_typed_instead_of_pressing_a_button(
+    typed: str, answer: str | None
+) -> None:
+    assert parse_choice(question(AnswerType.YESNO), typed) == answer
 
 
 def test_ambiguous_prefix_matches_no_choice() -> None:
