@@ -295,8 +295,8 @@ def render_answer(document: WordDocument, field: Field, messages: Messages) -> N
             document.add_paragraph(item, style="List Bullet")
     elif field.period:
         written = " ".join(field.paragraphs)
-        if written.casefold() == field.period.casefold():  # "20 maj 2027" needs no echo
-            document.add_paragraph(written)
+        if not written or written.casefold() == field.period.casefold():
+            document.add_paragraph(field.period)  # "20 maj 2027 (20 maj 2027)" says nothing
         else:
             document.add_paragraph(messages("export.period", text=written, period=field.period))
     else:

@@ -550,3 +550,8 @@ def test_footer_names_the_plan_and_numbers_pages(handlingsplan: Template) -> Non
     assert "Handlingsplan – Tidig uppföljning av frånvaro i åk 7 · Sida " in xml
     assert 'w:instr="PAGE"' in xml
     assert 'w:instr="NUMPAGES"' in xml
+
+
+def test_a_day_written_out_already_is_not_repeated(handlingsplan: Template) -> None:
+    document = render(handlingsplan, make_plan(ANSWERS))
+    assert after_heading(document, "När?")[-1].text == "20 maj 2027"
