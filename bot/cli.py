@@ -10,7 +10,7 @@ from pathlib import Path
 
 from bot.settings import Settings
 from dialogs.messages import Messages
-from dialogs.template import TemplateError, load_templates
+from dialogs.template import PROMPTS_DIR, TemplateError, load_templates
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -49,7 +49,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings.database_url = f"sqlite+aiosqlite:///{args.db.expanduser().resolve()}"
     messages = Messages.load(settings.language)
     try:
-        templates = load_templates(language=settings.language)
+        templates = load_templates(settings.prompts_dir or PROMPTS_DIR, settings.language)
     except TemplateError as exc:
         print(messages("cli.bad_template", reason=str(exc)), file=sys.stderr)
         return 2

@@ -22,6 +22,8 @@ class Settings(BaseSettings):
     language: str = "sv"
     # Where the terminal channel saves documents.
     export_dir: Path = Path(".")
+    # Plan templates and message texts; the repository's prompts/ unless set.
+    prompts_dir: Path | None = None
 
     telegram_token: str = ""
     telegram_api_url: str = "https://api.telegram.org/bot"
