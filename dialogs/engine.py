@@ -56,6 +56,7 @@ from dialogs.types import (
     Outbound,
     PlanRecord,
     PlanStatus,
+    PlanSummary,
     Snapshot,
 )
 
@@ -122,9 +123,7 @@ class Engine:
         self._prompt(ctx)
         return ctx.out
 
-    def summaries(self, snapshot: Snapshot) -> list[Any]:
-        from dialogs.service import PlanSummary  # the service owns the summary shape
-
+    def summaries(self, snapshot: Snapshot) -> list[PlanSummary]:
         active = snapshot.user.state.get("active")
         rows = []
         for plan in sorted(snapshot.plans.values(), key=lambda p: p.updated_at, reverse=True):

@@ -9,33 +9,19 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Protocol
 
 from dialogs import engine
 from dialogs.messages import Messages
 from dialogs.store import SessionStore, VersionConflict
 from dialogs.template import Template
-from dialogs.types import Document, Inbound, Outbound, PlanRecord, PlanStatus, UserRef
+from dialogs.types import Document, Inbound, Outbound, PlanRecord, PlanSummary, UserRef
 
 
 class DocumentRenderer(Protocol):
     def __call__(
         self, template: Template, plan: PlanRecord, *, draft: bool, now: dt.datetime
     ) -> Document: ...
-
-
-@dataclass(frozen=True)
-class PlanSummary:
-    id: str
-    title: str
-    template_id: str
-    template_name: str
-    status: PlanStatus
-    answered: int
-    total: int
-    updated_at: dt.datetime
-    active: bool
 
 
 def utc_now() -> dt.datetime:

@@ -161,3 +161,17 @@ class Changes(BaseModel):
     answers: list[AnswerRecord] = Field(default_factory=list)  # appended to the history
     deleted_plans: list[str] = Field(default_factory=list)
     delete_user: bool = False  # all of the teacher's data
+
+
+class PlanSummary(Frozen):
+    """One line of a teacher's plan list (Slack's App Home, /planer)."""
+
+    id: str
+    title: str
+    template_id: str
+    template_name: str
+    status: PlanStatus
+    answered: int
+    total: int
+    updated_at: dt.datetime
+    active: bool
