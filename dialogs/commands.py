@@ -14,6 +14,7 @@ class Command(StrEnum):
     BACK = "tillbaka"
     SKIP = "hoppa"
     EDIT = "andra"
+    REMOVE = "tabort"  # an insats or område (a group instance), after a confirmation
     OVERVIEW = "oversikt"
     EXPORT = "exportera"
     PLANS = "planer"
@@ -33,6 +34,7 @@ MENU: tuple[Command, ...] = (
     Command.EXPORT,
     Command.BACK,
     Command.EDIT,
+    Command.REMOVE,
     Command.SKIP,
     Command.HELP,
     Command.PAUSE,
@@ -55,6 +57,9 @@ _ALIASES: dict[str, Command] = {
     "ny plan": Command.NEW,
     "pausa": Command.PAUSE,
     "ta bort": Command.DELETE,
+    "ta bort insats": Command.REMOVE,
+    "ta bort omrade": Command.REMOVE,
+    "ta bort utvecklingsomrade": Command.REMOVE,
     "fardig": Command.DONE,
     "klart": Command.DONE,
     "uppfoljningen": Command.FOLLOWUP,

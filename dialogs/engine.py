@@ -17,12 +17,23 @@ Plan modes (plan.state["mode"]):
 | "buffer"  | more of a long answer that came in pieces        | /klar validates and stores         |
 | "andra"   | the number of the answered question to edit      | a pick moves the cursor there      |
 | "paused"  | anything: resumes, shows the current question    | any message                        |
+| "remove_pick" | which instance to remove (a number)        | a pick asks "remove?"            |
 | "remove"  | confirm removing a group instance                | ja removes, nej keeps              |
 
 After a stored answer the cursor moves to the first unanswered slot after it (or the first
 unanswered anywhere); after an /andra detour it returns to where the teacher was. When no slot
 of the phase is left, a handlingsplan is *planerad* and its follow-up questions wait for the
 follow-up date; a plan without follow-up questions is *klar*.
+
+Nested groups: an *utvecklingsområde* holds *insatser*; `per` groups ask once per insats in a
+later step and `each` groups once per item of a list answer (each goal). /tabort removes an
+instance of a repeatable group (its id leaves plan.state["instances"]; its answers stay in the
+history but leave the plan); /andra with a path ("Område 2 › Insats 1") lists only that part.
+
+A template with `carry` (the slutredovisning) can start from one of the teacher's plans of
+the source template: the mapped answers and the group instances are copied in as answers of
+the new plan, so the engine skips them; each instance's carried answers are shown once, when
+the dialog first reaches that instance.
 
 Buttons carry a tag of the prompt they belong to ("t3f9a1c:ja"): a press on a button of an
 earlier prompt (a double press, an old message) changes nothing and gets a short notice.
@@ -40,10 +51,13 @@ from dialogs import dates, validators
 from dialogs.commands import MENU, Command, ParsedCommand, fold, parse_command
 from dialogs.messages import Messages
 from dialogs.slots import (
+    MORE,
+    Frame,
     Slot,
     instances_of,
     is_answered,
     plan_slots,
+    schema_path,
 )
 from dialogs.template import AnswerType, Phase, Question, Template
 from dialogs.types import (
@@ -107,6 +121,13 @@ class Engine:
     def __init__(self, templates: dict[str, Template], messages: Messages) -> None:
         if not templates:
             raise ValueError("the engine needs at least one template")
+        for template in templates.values():
+            for target, source in (template.carry.map if template.carry else {}).items():
+                if target.rpartition(".")[0] != source.rpartition(".")[0]:
+                    raise ValueError(
+                        f"template {template.id!r}: carry.map {target!r} ← {source!r} must sit "
+                        "in groups of the same ids"
+                    )
         self.templates = templates
         self.msg = messages
 
@@ -284,6 +305,8 @@ class Engine:
             self._pick_edit(ctx, plan, int(token[1:]))
         elif mode == "remove":
             self._on_remove(ctx, plan, token)
+        elif mode == "remove_pick" and token.startswith("r") and token[1:].isdigit():
+            self._pick_remove(ctx, plan, int(token[1:]))
         elif mode == "followup_offer":
             self._on_followup_offer(ctx, plan, token)
         elif token == "keep":
@@ -342,7 +365,20 @@ class Engine:
         elif kind == "templates":
             ids = menu.get("ids", [])
             if token.startswith("t") and token[1:].isdigit() and int(token[1:]) < len(ids):
-                self._create_plan(ctx, self.templates[ids[int(token[1:])]])
+                self._start_template(ctx, self.templates[ids[int(token[1:])]])
+            else:
+                ctx.user_state["menu"] = menu
+                self._say(ctx, "menu.pick_number")
+                self._prompt(ctx)
+        elif kind == "carry":
+            ids = menu.get("ids", [])
+            template = self.templates.get(str(menu.get("template")))
+            if template is None:
+                self._prompt(ctx)
+            elif token == "blank":
+                self._create_plan(ctx, template)
+            elif token.startswith("f") and token[1:].isdigit() and int(token[1:]) < len(ids):
+                self._create_plan(ctx, template, source=ctx.plans.get(ids[int(token[1:])]))
             else:
                 ctx.user_state["menu"] = menu
                 self._say(ctx, "menu.pick_number")
@@ -449,7 +485,7 @@ class Engine:
 
     def _new_plan_menu(self, ctx: _Ctx) -> None:
         if len(self.templates) == 1:
-            self._create_plan(ctx, next(iter(self.templates.values())))
+            self._start_template(ctx, next(iter(self.templates.values())))
             return
         ids = list(self.templates)
         ctx.user_state["menu"] = {"kind": "templates", "ids": ids}
@@ -469,7 +505,48 @@ class Engine:
             )
         )
 
-    def _create_plan(self, ctx: _Ctx, template: Template) -> None:
+    def _carry_sources(self, ctx: _Ctx, template: Template) -> list[PlanRecord]:
+        if template.carry is None:
+            return []
+        found = [p for p in ctx.plans.values() if p.template_id == template.carry.source]
+        return sorted(found, key=lambda p: p.updated_at, reverse=True)
+
+    def _start_template(self, ctx: _Ctx, template: Template) -> None:
+        """A new plan; one that can start from another plan first offers the teacher's."""
+        sources = self._carry_sources(ctx, template)
+        if not sources:
+            self._create_plan(ctx, template)
+            return
+        ctx.user_state["menu"] = {
+            "kind": "carry",
+            "template": template.id,
+            "ids": [p.id for p in sources],
+        }
+        source_name = self.templates[sources[0].template_id].name
+        pairs = [
+            (
+                _short(
+                    self.msg("button.carry_from", title=p.title or source_name, source=source_name),
+                    60,
+                ),
+                f"f{i}",
+            )
+            for i, p in enumerate(sources)
+        ]
+        pairs.append((self.msg("button.carry_blank"), "blank"))
+        ctx.out.append(
+            Outbound(
+                heading=template.name,
+                text=self.msg("carry.offer", template=template.name, source=source_name),
+                choices=self._choices(ctx, pairs),
+                is_question=True,
+                accepts_text=False,
+            )
+        )
+
+    def _create_plan(
+        self, ctx: _Ctx, template: Template, source: PlanRecord | None = None
+    ) -> None:
         seed = f"{ctx.snapshot.user.ref.channel}|{ctx.snapshot.user.ref.external_id}|"
         seed += f"{ctx.inbound.key if ctx.inbound else ''}|{len(ctx.plans)}"
         plan = PlanRecord(
@@ -482,11 +559,102 @@ class Engine:
         ctx.plans[plan.id] = plan
         ctx.user_state["active"] = plan.id
         ctx.user_state.pop("menu", None)
+        if source is not None:
+            self._carry_over(ctx, template, plan, source)
         plan.state["cursor"] = self._first_open(template, plan)
         ctx.touch(plan)
         if template.intro:
             ctx.out.append(Outbound(heading=template.name, text=template.intro.strip()))
         self._prompt(ctx)
+
+    def _carry_over(
+        self, ctx: _Ctx, template: Template, plan: PlanRecord, source: PlanRecord
+    ) -> None:
+        """Copy the source plan's group instances and mapped answers into the new plan, as
+        answers of its own (appended to the history): the dialog then skips them."""
+        assert template.carry is not None
+        source_template = self.templates[source.template_id]
+        repeatable = {
+            path for path, item in template.walk() if getattr(item, "repeat", False) is True
+        }
+        instances = {
+            key: list(ids)
+            for key, ids in source.state.get("instances", {}).items()
+            if schema_path(key) in repeatable
+        }
+        plan.state["instances"] = instances
+        plan.state["next_instance"] = int(source.state.get("next_instance", 2))
+        targets = {src: dst for dst, src in template.carry.map.items()}
+        carried: list[str] = []
+        for slot in plan_slots(source_template, source.state, source.answers):
+            value = source.answers.get(slot.path)
+            if value is None or value.skipped:
+                continue
+            if slot.is_more:
+                if schema_path(slot.group_path) not in repeatable or value.choice != "nej":
+                    continue
+                path = slot.path
+            else:
+                target = targets.get(schema_path(slot.path))
+                if target is None:
+                    continue
+                path = slot.path.rpartition(".")[0]
+                path = f"{path}.{target.rpartition('.')[2]}" if path else target
+            plan.answers[path] = value
+            ctx.answers.append(
+                AnswerRecord(plan_id=plan.id, path=path, value=value, created_at=ctx.now)
+            )
+            if path == template.title_field:
+                plan.title = value.text
+            if not path.endswith(MORE):
+                carried.append(path)
+        plan.state["carried"] = carried
+        plan.state["carried_from"] = source.title or source_template.name
+        plan.state["carried_template"] = source_template.name
+        plan.state["carried_shown"] = []
+
+    def _show_carried(self, ctx: _Ctx, plan: PlanRecord, slot: Slot) -> None:
+        """ "Från åtgärdsplanen: …" – once per instance, when the dialog first reaches it."""
+        carried = plan.state.get("carried")
+        if not carried:
+            return
+        shown: list[str] = plan.state.setdefault("carried_shown", [])
+        slots = {s.path: s for s in self._slots(plan)}
+        for depth in range(len(slot.trail) + 1):
+            scope = slot.trail[depth - 1].path if depth else ""
+            if scope in shown:
+                continue
+            prefix = scope + "." if scope else ""
+            here = [
+                slots[p]
+                for p in carried
+                if p in slots and p.startswith(prefix) and "[" not in p[len(prefix) :]
+            ]
+            if not here:
+                continue
+            shown.append(scope)
+            ctx.touch(plan)
+            where = slot.trail[depth - 1] if depth else None
+            ctx.out.append(
+                Outbound(
+                    heading=self.msg(
+                        "carry.shown_heading",
+                        source=plan.state.get("carried_from", ""),
+                        source_name=plan.state.get("carried_template", ""),
+                        where=self._frame_title(slot.trail[:depth]) if where else "",
+                    ),
+                    text="\n\n".join(
+                        f"{s.question.label if s.question else s.label}:\n"
+                        f"{self._shown(plan.answers[s.path])}"
+                        for s in here
+                    ),
+                    note=self.msg("carry.shown_note"),
+                )
+            )
+
+    def _frame_title(self, trail: tuple[Frame, ...]) -> str:
+        """ "Område 2 › Insats 1" for the innermost instance of a trail."""
+        return " › ".join(f.crumb for f in trail)
 
     def _activate(self, ctx: _Ctx, plan: PlanRecord) -> None:
         ctx.user_state["active"] = plan.id
@@ -531,7 +699,12 @@ class Engine:
                 return
         if command not in (Command.HELP,):
             ctx.user_state.pop("menu", None)
-        if plan is not None and plan.state.get("mode") in ("andra", "remove", "followup_offer"):
+        if plan is not None and plan.state.get("mode") in (
+            "andra",
+            "remove",
+            "remove_pick",
+            "followup_offer",
+        ):
             if command not in (Command.HELP, Command.OVERVIEW, Command.EXPORT):
                 plan.state.pop("mode", None)
                 ctx.touch(plan)
@@ -558,6 +731,8 @@ class Engine:
             self._skip(ctx, plan)
         elif command is Command.EDIT:
             self._edit_menu(ctx, plan, parsed.argument)
+        elif command is Command.REMOVE:
+            self._remove_menu(ctx, plan, parsed.argument)
         elif command is Command.OVERVIEW:
             self._overview(ctx, plan)
             self._prompt(ctx)
@@ -673,6 +848,19 @@ class Engine:
             self._say(ctx, "edit.nothing")
             self._prompt(ctx)
             return
+        where = _path_words(argument)
+        if where and not argument.strip().isdigit():
+            # "/andra Område 2 › Insats 1": only that part of the plan
+            inside = [s for s in slots if _path_words(s.breadcrumb()).startswith(where)]
+            if not inside:
+                self._say(ctx, "edit.no_such_part", part=argument.strip())
+            elif len(inside) == 1:
+                plan.state["mode"] = "andra"
+                plan.state["edit_list"] = [inside[0].path]
+                self._pick_edit(ctx, plan, 0)
+                return
+            else:
+                slots = inside
         if argument.strip().isdigit() and 1 <= int(argument) <= len(slots):
             plan.state["mode"] = "andra"
             plan.state["edit_list"] = [s.path for s in slots]
@@ -706,6 +894,108 @@ class Engine:
             )
         )
 
+    def _removable(self, plan: PlanRecord) -> list[tuple[tuple[Frame, ...], Frame]]:
+        """Instances of repeatable groups that have a sibling (the last one stays), in order,
+        each with the trail down to it."""
+        found: dict[str, tuple[tuple[Frame, ...], Frame]] = {}
+        for slot in self._slots(plan):
+            for depth, frame in enumerate(slot.trail):
+                if (
+                    frame.group.repeat
+                    and frame.path not in found
+                    and len(instances_of(plan.state, frame.group_path)) > 1
+                ):
+                    found[frame.path] = (slot.trail[: depth + 1], frame)
+        return list(found.values())
+
+    def _remove_target(self, plan: PlanRecord, trail: tuple[Frame, ...]) -> dict[str, str]:
+        frame = trail[-1]
+        name = self._instance_name(plan, frame)
+        label = self._frame_title(trail) + (f" ({_short(name, 60)})" if name else "")
+        return {"group": frame.group_path, "id": frame.instance_id, "label": label}
+
+    def _instance_name(self, plan: PlanRecord, frame: Frame) -> str:
+        if frame.group.name_field is None:
+            return ""
+        value = plan.answers.get(f"{frame.path}.{frame.group.name_field}")
+        return "" if value is None or value.skipped else " ".join(value.text.split())
+
+    def _remove_menu(self, ctx: _Ctx, plan: PlanRecord, argument: str) -> None:
+        """/tabort: the instance named (a number or "Område 2 › Insats 1"), the one the
+        teacher is in, or a list to choose from; then a confirmation."""
+        removable = self._removable(plan)
+        if not removable:
+            self._say(ctx, "remove.nothing")
+            self._prompt(ctx)
+            return
+        chosen: tuple[Frame, ...] | None = None
+        wanted = _path_words(argument)
+        if argument.strip().isdigit():
+            index = int(argument.strip()) - 1
+            chosen = removable[index][0] if 0 <= index < len(removable) else None
+        elif wanted:
+            exact = [t for t, _ in removable if _path_words(self._frame_title(t)) == wanted]
+            chosen = exact[0] if len(exact) == 1 else None
+        else:
+            cursor = self._cursor_slot(plan)
+            paths = {frame.path for _, frame in removable}
+            inner = [f for f in (cursor.trail if cursor else ()) if f.path in paths]
+            if inner and cursor is not None:
+                chosen = cursor.trail[: cursor.trail.index(inner[-1]) + 1]
+        if chosen is not None:
+            plan.state["mode"] = "remove"
+            plan.state["remove"] = self._remove_target(plan, chosen)
+            ctx.touch(plan)
+            self._remove_confirm(ctx, plan)
+            return
+        if wanted and not argument.strip().isdigit():
+            self._say(ctx, "edit.no_such_part", part=argument.strip())
+        targets = [self._remove_target(plan, t) for t, _ in removable]
+        plan.state["mode"] = "remove_pick"
+        plan.state["remove_list"] = targets
+        ctx.touch(plan)
+        ctx.out.append(
+            Outbound(
+                heading=self.msg("remove.pick_heading"),
+                text="\n".join(f"{i + 1}. {t['label']}" for i, t in enumerate(targets)),
+                note=self.msg("remove.pick_note"),
+                choices=self._choices(
+                    ctx,
+                    [
+                        (_short(f"{i + 1}. {t['label']}", 60), f"r{i}")
+                        for i, t in enumerate(targets)
+                    ],
+                ),
+                is_question=True,
+            )
+        )
+
+    def _pick_remove(self, ctx: _Ctx, plan: PlanRecord, index: int) -> None:
+        targets: list[dict[str, str]] = plan.state.pop("remove_list", [])
+        plan.state.pop("mode", None)
+        ctx.touch(plan)
+        if not 0 <= index < len(targets):
+            self._say(ctx, "menu.pick_number")
+            self._prompt(ctx)
+            return
+        plan.state["mode"] = "remove"
+        plan.state["remove"] = targets[index]
+        self._remove_confirm(ctx, plan)
+
+    def _remove_confirm(self, ctx: _Ctx, plan: PlanRecord) -> None:
+        target = plan.state.get("remove") or {}
+        ctx.out.append(
+            Outbound(
+                heading=self.msg("remove.heading"),
+                text=self.msg("remove.confirm", label=target.get("label", "")),
+                choices=self._choices(
+                    ctx, [(self.msg("button.remove_yes"), "ja"), (self.msg("button.no"), "nej")]
+                ),
+                is_question=True,
+                accepts_text=False,
+            )
+        )
+
     def _pick_edit(self, ctx: _Ctx, plan: PlanRecord, index: int) -> None:
         paths: list[str] = plan.state.get("edit_list", [])
         plan.state.pop("mode", None)
@@ -727,6 +1017,7 @@ class Engine:
         paragraphs: list[str] = []
         missing: list[str] = []
         step_title = None
+        trail: tuple[Frame, ...] = ()
         for slot in slots:
             if slot.is_more:
                 continue
@@ -734,6 +1025,13 @@ class Engine:
             if slot.step.title != step_title:
                 step_title = slot.step.title
                 paragraphs.append(f"— {step_title} —")
+                trail = ()
+            for depth, frame in enumerate(slot.trail):
+                if depth < len(trail) and trail[depth].path == frame.path:
+                    continue
+                name = f" – {_short(frame.item, 80)}" if frame.item else ""
+                paragraphs.append(f"▸ {self._frame_title(slot.trail[: depth + 1])}{name}")
+            trail = slot.trail
             value = plan.answers.get(slot.path)
             if value is None:
                 shown = self.msg("overview.missing")
@@ -863,6 +1161,13 @@ class Engine:
                 return
             plan.state.pop("mode", None)
             plan.state.pop("edit_list", None)
+        if mode == "remove_pick":
+            stripped = text.strip().rstrip(".")
+            if stripped.isdigit():
+                self._pick_remove(ctx, plan, int(stripped) - 1)
+                return
+            plan.state.pop("mode", None)
+            plan.state.pop("remove_list", None)
         if mode in ("remove", "followup_offer"):
             yes = validators.parse_choice(_YESNO, text)
             if mode == "remove" and yes is not None:
@@ -904,6 +1209,9 @@ class Engine:
         if kind in ("plans", "templates") and stripped.isdigit():
             prefix = "p" if kind == "plans" else "t"
             return f"{prefix}{int(stripped) - 1}"
+        if kind == "carry" and stripped.isdigit():
+            index = int(stripped) - 1
+            return "blank" if index == len(menu.get("ids", [])) else f"f{index}"
         if kind == "resume":
             folded = fold(stripped)
             for token, key in (
@@ -1048,8 +1356,11 @@ class Engine:
                 plan.state.setdefault("instances", {})[group_path] = ids
                 self._say(ctx, "remove.done", label=target.get("label", ""))
                 cursor = plan.state.get("cursor")
-                if isinstance(cursor, str) and cursor.startswith(f"{group_path}[{instance_id}]"):
+                live = {s.path for s in self._slots(plan)}
+                if cursor is not None and cursor not in live:
                     plan.state["cursor"] = self._first_open(self._template(plan), plan)
+                if plan.state.get("return_to") not in live:
+                    plan.state.pop("return_to", None)
             else:
                 self._say(ctx, "remove.last")
         else:
@@ -1189,10 +1500,18 @@ class Engine:
             plan.state.pop("mode", None)
             self._edit_menu(ctx, plan, "")
             return
+        if mode == "remove":
+            self._remove_confirm(ctx, plan)
+            return
+        if mode == "remove_pick":
+            plan.state.pop("mode", None)
+            self._remove_menu(ctx, plan, "")
+            return
         slot = self._cursor_slot(plan)
         if slot is None:
             self._finished_prompt(ctx, plan)
             return
+        self._show_carried(ctx, plan, slot)
         ctx.out.append(self._question(ctx, plan, slot, reasked=reasked))
 
     def _reprompt_menu(self, ctx: _Ctx, menu: dict[str, Any]) -> None:
@@ -1208,6 +1527,10 @@ class Engine:
             self._delete_menu(ctx)
         elif kind in ("delete_plan", "delete_all"):
             self._confirm_delete(ctx, kind, menu.get("plan"))
+        elif kind == "carry":
+            template = self.templates.get(str(menu.get("template")))
+            if template is not None:
+                self._start_template(ctx, template)
 
     def _finished_prompt(self, ctx: _Ctx, plan: PlanRecord) -> None:
         template = self._template(plan)
@@ -1264,6 +1587,12 @@ class Engine:
             pairs.append((self.msg("button.skip"), "skip"))
         heading = slot.breadcrumb() if slot.trail else q.label
         text = q.prompt
+        inner = slot.trail[-1] if slot.trail else None
+        if inner is not None and inner.item:
+            label = inner.group.label
+            if inner.group.per is not None:
+                label = self._template(plan).group(inner.group.per).label
+            text = self.msg("question.item", label=label, item=inner.item) + "\n\n" + text
         if current is not None and not current.skipped:
             text += "\n\n" + self.msg("question.current", answer=self._shown(current))
         draft = plan.state.get("draft_text")
@@ -1354,6 +1683,11 @@ class Engine:
 
 
 _YESNO = Question(id="yesno", label="", prompt="", type=AnswerType.YESNO)
+
+
+def _path_words(text: str) -> str:
+    """ "Område 2 › Insats 1", "område 2 > insats 1" and "Omrade 2 Insats 1" alike."""
+    return " ".join(fold(text).replace("›", " ").replace(">", " ").replace("/", " ").split())
 
 
 def _short(text: str, limit: int) -> str:

@@ -12,6 +12,7 @@ never stored: the engine, /oversikt and the export all read the plan through it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -21,16 +22,34 @@ from dialogs.types import AnswerValue
 
 MORE = "+"
 FIRST_INSTANCE = "1"
+_IDS = re.compile(r"\[([^\]]+)\]")
 
 
 @dataclass(frozen=True)
 class Frame:
-    """One enclosing group instance: the group, its 1-based number and stable id."""
+    """One enclosing group instance: the group, its 1-based number and stable id.
+
+    An instance of an `each` group stands for one item of a list answer (`item` is the goal's
+    text); an instance of a `per` group for one instance of another group (`title` is where
+    that one sits, "Område 1 › Insats 2", and `item` its name)."""
 
     group: Group
     number: int
     instance_id: str
     path: str  # instance path of this instance, e.g. "omrade[1]"
+    item: str = ""
+    title: str = ""
+
+    @property
+    def crumb(self) -> str:
+        if self.group.per is not None:
+            return f"{self.group.label}: {self.title}"
+        return f"{self.group.label} {self.number}"
+
+    @property
+    def group_path(self) -> str:
+        """The key of this group's instance list: "omrade[1].insats"."""
+        return self.path[: self.path.rindex("[")]
 
 
 @dataclass(frozen=True)
@@ -56,10 +75,15 @@ class Slot:
 
     def breadcrumb(self) -> str:
         """"Område 2 › Insats 1 › Orsaker" — where this slot sits in the plan."""
-        parts = [f"{f.group.label} {f.number}" for f in self.trail]
+        parts = [f.crumb for f in self.trail]
         if self.question is not None:
-            parts.append(self.question.label)
+            parts.append(self.question.short or self.question.label)
         return " › ".join(parts)
+
+
+def schema_path(path: str) -> str:
+    """ "omrade[1].insats[3].problem" → "omrade.insats.problem": the template's path."""
+    return _IDS.sub("", path)
 
 
 def instances_of(state: Mapping[str, Any], group_path: str) -> list[str]:
@@ -94,6 +118,33 @@ def condition_holds(
     return not (cond.not_equals is not None and shown == cond.not_equals)
 
 
+def mirrored_instances(
+    template: Template,
+    state: Mapping[str, Any],
+    answers: Mapping[str, AnswerValue],
+    schema_path: str,
+) -> list[tuple[str, str, str]]:
+    """Every instance of the repeatable group at `schema_path` ("omrade.insats") across the
+    plan, as (instance path, "Område 1 › Insats 2", its name or "")."""
+    segments = schema_path.split(".")
+    found: list[tuple[str, list[str]]] = [("", [])]
+    group: Group | None = None
+    for depth, segment in enumerate(segments):
+        group = template.group(".".join(segments[: depth + 1]))
+        found = [
+            (f"{prefix}{segment}[{iid}]", [*crumbs, f"{group.label} {number}"])
+            for prefix, crumbs in ((p + "." if p else p, c) for p, c in found)
+            for number, iid in enumerate(instances_of(state, prefix + segment), start=1)
+        ]
+    assert group is not None
+    out = []
+    for path, crumbs in found:
+        name = answers.get(f"{path}.{group.name_field}") if group.name_field else None
+        shown = "" if name is None or name.skipped else (name.text or name.choice or "")
+        out.append((path, " › ".join(crumbs), " ".join(shown.split())))
+    return out
+
+
 def plan_slots(
     template: Template,
     state: Mapping[str, Any],
@@ -113,6 +164,22 @@ def plan_slots(
                 out.append(Slot(prefix + item.id, step, index, trail, question=item))
                 continue
             group_path = prefix + item.id
+            if item.each is not None:
+                value = _lookup(answers, trail, item.each)
+                entries = () if value is None or value.skipped else value.items
+                for number, text in enumerate(entries, start=1):
+                    frame = Frame(item, number, str(number), f"{group_path}[{number}]", item=text)
+                    rec(item.items, step, index, (*trail, frame))
+                continue
+            if item.per is not None:
+                mirrored = mirrored_instances(template, state, answers, item.per)
+                for number, (path, title, name) in enumerate(mirrored, start=1):
+                    instance_id = "-".join(_IDS.findall(path))
+                    frame = Frame(
+                        item, number, instance_id, f"{group_path}[{instance_id}]", name, title
+                    )
+                    rec(item.items, step, index, (*trail, frame))
+                continue
             ids = instances_of(state, group_path)
             for number, instance_id in enumerate(ids, start=1):
                 frame = Frame(item, number, instance_id, f"{group_path}[{instance_id}]")

@@ -7,6 +7,7 @@ with the file, the field and the reason (`TemplateError`).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
@@ -59,6 +60,7 @@ class Question(Strict):
     kind: Literal["question"] = "question"
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     label: str  # heading in the document and in the chat
+    short: str | None = None  # in the chat's "Område 2 › Insats 1 › Orsaker" when label is long
     prompt: str  # what the bot asks
     guidance: str | None = None  # the seed's guiding text (grey in the document)
     help: str | None = None  # /hjalp: what to write here
@@ -73,6 +75,8 @@ class Question(Strict):
     when: Condition | None = None
     # The value a follow-up date is read from (the handlingsplan's "När?" in Steg 4).
     followup_date: bool = False
+    # CHOICE: a cell colour (hex fill, e.g. "C6EFCE") per choice, for the export's shading.
+    colors: dict[str, str] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _choices_fit_type(self) -> Question:
@@ -86,7 +90,19 @@ class Question(Strict):
             and self.min_length > self.max_length
         ):
             raise ValueError(f"question {self.id!r}: min_length is larger than max_length")
+        unknown = [c for c in self.colors if c not in self.choices]
+        if unknown:
+            raise ValueError(f"question {self.id!r}: colors name choices it lacks: {unknown}")
+        for fill in self.colors.values():
+            if not re.fullmatch(r"[0-9A-Fa-f]{6}", fill):
+                raise ValueError(f"question {self.id!r}: colour {fill!r} is not six hex digits")
         return self
+
+
+class Layout(StrEnum):
+    SECTIONS = "sections"  # a heading per question (the default)
+    MATRIX = "matrix"  # `columns` side by side in one table, the other questions around it
+    ROWS = "rows"  # one two-column table per instance: label | answer
 
 
 class Group(Strict):
@@ -98,6 +114,34 @@ class Group(Strict):
     items: tuple[Item, ...]
     phase: Phase = Phase.PLANNING
     when: Condition | None = None
+    # One instance per item of a list answer (a question id, looked up like a condition):
+    # "for each goal". Not repeatable by the teacher; the item is shown with the questions.
+    each: str | None = None
+    # One instance per instance of a repeatable group elsewhere in the plan (its schema path,
+    # "omrade.insats"): "a tidplan for each insats", asked in a later step.
+    per: str | None = None
+    name_field: str | None = None  # question id in this group whose answer names an instance
+    title: str | None = None  # the document's heading over all instances (the seed's heading)
+    guidance: str | None = None  # the seed's guiding text under that heading
+    layout: Layout = Layout.SECTIONS
+    columns: tuple[str, ...] = ()  # MATRIX: the question ids side by side, in order
+    summary: bool = False  # list every instance in a summary table at the top of the document
+
+    @model_validator(mode="after")
+    def _shape_fits(self) -> Group:
+        ids = {item.id for item in self.items}
+        if (self.each or self.per) and self.repeat:
+            raise ValueError(f"group {self.id!r}: a group with 'each' or 'per' has repeat: false")
+        if self.each and self.per:
+            raise ValueError(f"group {self.id!r}: give 'each' or 'per', not both")
+        if self.name_field is not None and self.name_field not in ids:
+            raise ValueError(f"group {self.id!r}: name_field {self.name_field!r} is not in items")
+        if (self.layout is Layout.MATRIX) != bool(self.columns):
+            raise ValueError(f"group {self.id!r}: layout matrix goes with a 'columns' list")
+        missing = [c for c in self.columns if c not in ids]
+        if missing:
+            raise ValueError(f"group {self.id!r}: columns {missing} are not questions in it")
+        return self
 
 
 def _item_kind(raw: Any) -> str:
@@ -122,6 +166,15 @@ class Step(Strict):
     items: tuple[Item, ...]
 
 
+class Carry(Strict):
+    """Answers a new plan may take over from one of the teacher's plans of another template
+    (a slutredovisning from its åtgärdsplan): `map` is target schema path → source schema path.
+    Both sit in groups of the same ids, so instance ids carry over unchanged."""
+
+    source: str = Field(alias="from")  # the template id a plan is started from
+    map: dict[str, str]
+
+
 class Template(Strict):
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     language: str = "sv"
@@ -133,6 +186,7 @@ class Template(Strict):
     title_field: str  # question id that names the plan ("titel")
     unit_field: str | None = None  # question id of skola/enhet, used in the file name
     author_field: str | None = None
+    carry: Carry | None = None
     steps: tuple[Step, ...]
 
     @model_validator(mode="after")
@@ -147,7 +201,30 @@ class Template(Strict):
             ref = getattr(self, name)
             if ref is not None and ref not in top_ids:
                 raise ValueError(f"{name} {ref!r} is not a top-level question of the template")
+        items = dict(self.walk())
+        list_ids = {
+            q.id for q in items.values() if isinstance(q, Question) and q.type is AnswerType.LIST
+        }
+        for path, item in items.items():
+            if not isinstance(item, Group):
+                continue
+            if item.each is not None and item.each not in list_ids:
+                raise ValueError(f"group {path!r}: each {item.each!r} is not a list question")
+            if item.per is not None:
+                target = items.get(item.per)
+                if not (isinstance(target, Group) and target.repeat):
+                    raise ValueError(f"group {path!r}: per {item.per!r} is no repeatable group")
+        if self.carry is not None:
+            for carried in self.carry.map:
+                if not isinstance(items.get(carried), Question):
+                    raise ValueError(f"carry.map: {carried!r} is not a question of the template")
         return self
+
+    def group(self, schema_path: str) -> Group:
+        for path, item in self.walk():
+            if path == schema_path and isinstance(item, Group):
+                return item
+        raise KeyError(schema_path)
 
     def walk(self) -> Iterator[tuple[str, Question | Group]]:
         """Every item with its schematic path ("omrade.insats.problem"), in order."""
