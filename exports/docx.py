@@ -10,6 +10,13 @@ Every Swedish word added here comes from prompts/messages/export.sv.yaml. The te
 only ever a value: it is cleaned of what Word cannot hold and never rendered as a template.
 Rendering of one node is a small function (`render_field`, `render_instance`, ...) so a layout
 such as the åtgärdsplan's matrix table can take over one group without touching the rest.
+
+Group layouts (from the template): `matrix` puts the group's `columns` side by side in one
+table (the seed's column headings, list answers as bullets inside the cells) with the other
+questions around it; `rows` gives each instance a two-column table, label | answer, and an
+`each` group inside it one row per item, the item's cell shaded in the colour its answer
+chose. Groups marked `summary` are also gathered into a table at the top. An optional
+question left unanswered is left out, and so is a section with nothing left in it.
 """
 
 from __future__ import annotations
@@ -37,7 +44,7 @@ from docxtpl import DocxTemplate  # type: ignore[import-untyped]
 from jinja2.sandbox import SandboxedEnvironment
 
 from dialogs.messages import Messages
-from dialogs.template import Template
+from dialogs.template import Group, Layout, Template
 from dialogs.types import Document, PlanRecord
 from exports.outline import (
     Field,
@@ -226,8 +233,10 @@ def _render(
         _draft_mark(document.add_paragraph(), messages("export.draft_notice"))
     document.add_heading(outline.document_title, level=0)
     render_identity(document, outline, local_date(now), messages)
+    render_summary(document, outline, messages)
     for section in outline.sections:
-        render_section(document, section, messages)
+        if any(_shown(node) for node in section.nodes):
+            render_section(document, section, messages)
     out = io.BytesIO()
     document.save(out)
     return out.getvalue(), outline
@@ -261,9 +270,18 @@ def render_section(document: WordDocument, section: Section, messages: Messages)
 def render_nodes(
     document: WordDocument, nodes: Sequence[Node], *, level: int, messages: Messages
 ) -> None:
+    titled: set[str] = set()
     for node in nodes:
+        if not _shown(node):
+            continue
         if isinstance(node, Instance):
-            render_instance(document, node, level=level, messages=messages)
+            group = node.frame.group
+            if group.title and node.frame.group_path not in titled:
+                titled.add(node.frame.group_path)
+                document.add_heading(one_line(group.title), level=_heading_level(level))
+                _guidance(document.add_paragraph(), one_line(group.guidance or ""))
+            deeper = level + 1 if group.title else level
+            render_instance(document, node, level=deeper, messages=messages)
         else:
             render_field(document, node, level=level, messages=messages)
 
@@ -271,9 +289,132 @@ def render_nodes(
 def render_instance(
     document: WordDocument, instance: Instance, *, level: int, messages: Messages
 ) -> None:
-    """ "Insats 2" and what it holds, one heading level deeper."""
+    """ "Insats 2" and what it holds, one heading level deeper; in the group's layout."""
     document.add_heading(instance.heading, level=_heading_level(level))
-    render_nodes(document, instance.children, level=level + 1, messages=messages)
+    group = instance.frame.group
+    children = [c for c in instance.children if not _names_instance(c, group)]
+    if group.layout is Layout.MATRIX:
+        render_matrix(document, children, group, level=level + 1, messages=messages)
+    elif group.layout is Layout.ROWS:
+        render_rows(document, children, messages)
+    else:
+        render_nodes(document, children, level=level + 1, messages=messages)
+
+
+def render_matrix(
+    document: WordDocument,
+    children: Sequence[Node],
+    group: Group,
+    *,
+    level: int,
+    messages: Messages,
+) -> None:
+    """The group's `columns` as one table where the first of them stands: headings, the
+    seed's guidance in grey, then the answers (lists as bullets); the rest as usual."""
+    columns = {c: i for i, c in enumerate(group.columns)}
+    cells: list[Field | None] = [None] * len(group.columns)
+    for child in children:
+        if isinstance(child, Field) and child.question_id in columns:
+            cells[columns[child.question_id]] = child
+    placed = False
+    for child in children:
+        if isinstance(child, Field) and child.question_id in columns:
+            if not placed:
+                _matrix_table(document, cells, messages)
+                placed = True
+            continue
+        render_nodes(document, [child], level=level, messages=messages)
+
+
+def _matrix_table(
+    document: WordDocument, cells: Sequence[Field | None], messages: Messages
+) -> None:
+    present = [c for c in cells if c is not None]
+    table = document.add_table(rows=0, cols=len(present))
+    table.style = "Table Grid"
+    heads = table.add_row().cells
+    for cell, field in zip(heads, present, strict=True):
+        cell.paragraphs[0].add_run(field.label).bold = True
+    if any(f.guidance for f in present):
+        for cell, field in zip(table.add_row().cells, present, strict=True):
+            _guidance(cell.paragraphs[0], field.guidance)
+    for cell, field in zip(table.add_row().cells, present, strict=True):
+        _cell_answer(cell, field, messages)
+    document.add_paragraph()
+
+
+def render_rows(document: WordDocument, children: Sequence[Node], messages: Messages) -> None:
+    """One two-column table: the question | the answer. An `each` instance is a row of its
+    own: the item in the left cell, shaded in the colour its answer chose."""
+    table = document.add_table(rows=0, cols=2)
+    table.style = "Table Grid"
+    titled: set[str] = set()
+    for child in children:
+        if not _shown(child):
+            continue
+        label_cell, value_cell = table.add_row().cells
+        label_cell.width, value_cell.width = Cm(6), Cm(10)
+        if isinstance(child, Field):
+            label_cell.paragraphs[0].add_run(child.label).bold = True
+            if child.guidance and child.guidance != child.label:
+                _guidance(label_cell.add_paragraph(), child.guidance)
+            _cell_answer(value_cell, child, messages)
+            continue
+        group = child.frame.group
+        if group.title and child.frame.group_path not in titled:
+            titled.add(child.frame.group_path)
+            label_cell.paragraphs[0].add_run(one_line(group.title)).bold = True
+            _guidance(value_cell.paragraphs[0], one_line(group.guidance or ""))
+            label_cell, value_cell = table.add_row().cells
+        label_cell.paragraphs[0].add_run(one_line(child.frame.item) or child.heading)
+        fill = next((f.fill for f in _flatten(child.children) if f.fill), "")
+        if fill:
+            _shade(label_cell, fill)
+        first = True
+        for field in _flatten(child.children):
+            if not _shown(field):
+                continue
+            paragraph = value_cell.paragraphs[0] if first else value_cell.add_paragraph()
+            first = False
+            paragraph.add_run(field.label).bold = True
+            _cell_answer(value_cell, field, messages)
+    document.add_paragraph()
+
+
+def render_summary(document: WordDocument, outline: PlanOutline, messages: Messages) -> None:
+    """Every instance of a `summary` group (each goal) with its colour, at the top."""
+    rows: list[tuple[str, Instance]] = []
+
+    def collect(nodes: Sequence[Node], where: tuple[str, ...]) -> None:
+        for node in nodes:
+            if isinstance(node, Instance):
+                if node.frame.group.summary:
+                    rows.append((" › ".join(where), node))
+                else:
+                    collect(node.children, (*where, node.heading))
+
+    for section in outline.sections:
+        collect(section.nodes, ())
+    if not rows:
+        return
+    document.add_heading(messages("export.summary_heading"), level=1)
+    table = document.add_table(rows=1, cols=3)
+    table.style = "Table Grid"
+    heads = ("export.summary_where", "export.summary_goal", "export.summary_level")
+    for cell, key in zip(table.rows[0].cells, heads, strict=True):
+        cell.paragraphs[0].add_run(messages(key)).bold = True
+    for where, instance in rows:
+        where_cell, goal_cell, level_cell = table.add_row().cells
+        where_cell.paragraphs[0].add_run(where)
+        goal_cell.paragraphs[0].add_run(one_line(instance.frame.item) or instance.heading)
+        chosen = next((f for f in _flatten(instance.children) if f.fill), None)
+        if chosen is None:
+            level_cell.paragraphs[0].add_run(messages("export.unanswered")).italic = True
+            continue
+        level_cell.paragraphs[0].add_run(chosen.text)
+        _shade(goal_cell, chosen.fill)
+        _shade(level_cell, chosen.fill)
+    document.add_paragraph()
 
 
 def render_field(document: WordDocument, field: Field, *, level: int, messages: Messages) -> None:
@@ -302,6 +443,63 @@ def render_answer(document: WordDocument, field: Field, messages: Messages) -> N
     else:
         for paragraph in field.paragraphs:
             document.add_paragraph(paragraph)
+
+
+def _shown(node: Node) -> bool:
+    """An optional question nobody answered is left out; so is an instance with nothing."""
+    if isinstance(node, Instance):
+        return any(_shown(child) for child in node.children)
+    return node.answered or node.required
+
+
+def _names_instance(node: Node, group: Group) -> bool:
+    """The answer already in the instance's heading ("Insats 2: <namn>")."""
+    return isinstance(node, Field) and node.question_id == group.name_field and node.answered
+
+
+def _guidance(paragraph: Paragraph, text: str) -> None:
+    if not text:
+        return
+    run = paragraph.add_run(text)
+    run.italic = True
+    run.font.size = GUIDANCE_SIZE
+    run.font.color.rgb = GREY
+
+
+def _cell_answer(cell: _Cell, field: Field, messages: Messages) -> None:
+    """An answer inside a table cell: list items as bullets, else its paragraphs."""
+    fresh = not cell.paragraphs[-1].text
+    if not field.answered:
+        _missing(cell.paragraphs[-1] if fresh else cell.add_paragraph(), field, messages)
+        return
+    if field.items:
+        lines: Sequence[str] = field.items
+        style: str | None = "List Bullet"
+    else:
+        written = " ".join(field.paragraphs)
+        if field.period and written.casefold() != field.period.casefold():
+            lines = (messages("export.period", text=written, period=field.period),)
+        else:
+            lines = (field.period,) if field.period else field.paragraphs or (field.text,)
+        style = None
+    for line in lines:
+        paragraph = cell.paragraphs[-1] if fresh else cell.add_paragraph()
+        fresh = False
+        paragraph.add_run(line)
+        if style is not None:
+            paragraph.style = style
+
+
+def _shade(cell: _Cell, fill: str) -> None:
+    """The cell's background colour (Word's w:shd), read back as the goal's colour."""
+    properties = cell._tc.get_or_add_tcPr()
+    for old in properties.findall(qn("w:shd")):
+        properties.remove(old)
+    shading = OxmlElement("w:shd")
+    shading.set(qn("w:val"), "clear")
+    shading.set(qn("w:color"), "auto")
+    shading.set(qn("w:fill"), fill.upper())
+    properties.append(shading)
 
 
 def _missing_text(field: Field, messages: Messages) -> str:

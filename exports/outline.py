@@ -43,6 +43,8 @@ class Field:
     text: str = ""  # the answer as written (cleaned); "" when there is none
     items: tuple[str, ...] = ()  # list answers
     period: str = ""  # a date or period written out: "1 augusti 2026 – 30 juni 2027"
+    required: bool = True  # an optional question left unanswered is left out of the document
+    fill: str = ""  # the cell colour the template gives the chosen option ("C6EFCE"), if any
 
     @property
     def answered(self) -> bool:
@@ -145,18 +147,30 @@ def _nest(slots: list[Slot], answers: Mapping[str, AnswerValue], messages: Messa
             depth += 1
         del open_instances[depth:]
         for frame in slot.trail[depth:]:
-            instance = Instance(
-                frame=frame,
-                heading=messages(
-                    "export.instance", label=one_line(frame.group.label), number=frame.number
-                ),
-            )
+            instance = Instance(frame=frame, heading=_heading(frame, answers, messages))
             (open_instances[-1].children if open_instances else top).append(instance)
             open_instances.append(instance)
         (open_instances[-1].children if open_instances else top).append(
             _field(slot, answers, messages)
         )
     return top
+
+
+def _heading(frame: Frame, answers: Mapping[str, AnswerValue], messages: Messages) -> str:
+    """ "Insats 2", "Insats 2: Strategisk handledning", or for a per-insats group the insats
+    it is about: "Område 1 › Insats 2: Strategisk handledning"."""
+    group = frame.group
+    name = frame.item
+    if group.name_field is not None:
+        name = answer_text(answers, f"{frame.path}.{group.name_field}")
+    name = one_line(name)
+    if group.per is not None:
+        return messages("export.instance_of", title=one_line(frame.title), name=name)
+    if name:
+        return messages(
+            "export.instance_named", label=one_line(group.label), number=frame.number, name=name
+        )
+    return messages("export.instance", label=one_line(group.label), number=frame.number)
 
 
 def _field(slot: Slot, answers: Mapping[str, AnswerValue], messages: Messages) -> Field:
@@ -169,6 +183,7 @@ def _field(slot: Slot, answers: Mapping[str, AnswerValue], messages: Messages) -
         breadcrumb=one_line(slot.breadcrumb()),
         guidance=one_line(question.guidance or ""),
         state=FieldState.UNANSWERED,
+        required=question.required,
     )
     value = answers.get(slot.path)
     if value is not None and value.skipped:
@@ -186,7 +201,15 @@ def _field(slot: Slot, answers: Mapping[str, AnswerValue], messages: Messages) -
     if not text and value.number is not None:
         text = str(value.number)
     items = tuple(i for i in (one_line(item) for item in value.items) if i)
-    return replace(base, state=FieldState.ANSWERED, text=text, items=items, period=_period(value))
+    fill = question.colors.get(value.choice or "", "")
+    return replace(
+        base,
+        state=FieldState.ANSWERED,
+        text=text,
+        items=items,
+        period=_period(value),
+        fill=fill,
+    )
 
 
 def _is_empty(value: AnswerValue) -> bool:
