@@ -1029,7 +1029,8 @@ class Engine:
             for depth, frame in enumerate(slot.trail):
                 if depth < len(trail) and trail[depth].path == frame.path:
                     continue
-                name = f" – {_short(frame.item, 80)}" if frame.item else ""
+                named = frame.item or self._instance_name(plan, frame)
+                name = f" – {_short(named, 80)}" if named else ""
                 paragraphs.append(f"▸ {self._frame_title(slot.trail[: depth + 1])}{name}")
             trail = slot.trail
             value = plan.answers.get(slot.path)
@@ -1352,8 +1353,17 @@ class Engine:
             group_path, instance_id = target["group"], target["id"]
             ids = instances_of(plan.state, group_path)
             if instance_id in ids and len(ids) > 1:
+                was_last = ids[-1] == instance_id
                 ids.remove(instance_id)
                 plan.state.setdefault("instances", {})[group_path] = ids
+                done = plan.answers.get(f"{group_path}[{instance_id}].{MORE}")
+                if was_last and done is not None and done.choice == "nej":
+                    # The "no more" moves to the new last one: removing asks nothing new.
+                    path = f"{group_path}[{ids[-1]}].{MORE}"
+                    plan.answers[path] = done
+                    ctx.answers.append(
+                        AnswerRecord(plan_id=plan.id, path=path, value=done, created_at=ctx.now)
+                    )
                 self._say(ctx, "remove.done", label=target.get("label", ""))
                 cursor = plan.state.get("cursor")
                 live = {s.path for s in self._slots(plan)}

@@ -19,7 +19,6 @@ from dialogs.types import Outbound, PlanRecord
 from exports.docx import render_document
 from tests.docx_reading import (
     cell_bullets,
-    cell_lines,
     headings,
     open_docx,
     tables_under,
@@ -85,7 +84,9 @@ TIDPLAN_1 = (
     "Vi vill ha kompetensutvecklingsinsatser från lärosätet ca var 6:e vecka under perioden "
     "ht-20-vt -22"
 )
-TIDPLAN_2 = "Grupphandledning/individuell handledning ges parallellt med kompetensutvecklingsinsatserna"
+TIDPLAN_2 = (
+    "Grupphandledning/individuell handledning ges parallellt med kompetensutvecklingsinsatserna"
+)
 ANSVAR = (
     "Utvecklingsstrateg organiserar och följer upp, men själva genomförandet önskar vi att "
     "insatsen ska innefatta."
@@ -141,8 +142,16 @@ def lines(items: list[str]) -> str:
 Step = tuple[str, str, str]
 
 
-def insats_steps(area: int, n: int, name: str, problem: list[str], orsaker: list[str],
-                 mal: list[str], forbattringar: list[str], effekt: list[str]) -> list[Step]:
+def insats_steps(
+    area: int,
+    n: int,
+    name: str,
+    problem: list[str],
+    orsaker: list[str],
+    mal: list[str],
+    forbattringar: list[str],
+    effekt: list[str],
+) -> list[Step]:
     where = f"Område {area} › Insats {n} › "
     return [
         (where + "Namn", "say", name),
@@ -327,3 +336,117 @@ async def test_area_is_chosen_with_buttons_listed_in_the_template(teacher: Teach
     assert "Annat" in labels
     await teacher.press("Styrning och utveckling av verksamheten", [teacher.question])
     assert teacher.question.heading == "Område 1 › Insats 1 › Namn"
+
+
+# ---------------------------------------------------------------- nested repeats
+
+
+async def quick_insats(teacher: Teacher, name: str) -> None:
+    await teacher.say(name)
+    for text in ("- Ett problem", "- En orsak", "- Ett mål", "- Ett tecken", "- En effekt"):
+        await teacher.say(text)
+
+
+async def two_areas(teacher: Teacher) -> None:
+    """Område 1 with one insats; Område 2 (Trygghet och studiero) with insatser A, B and C."""
+    await start(teacher, "Åtgärdsplan")
+    await play(teacher, hoor_conversation()[:3])
+    await teacher.press("Styrning och utveckling av verksamheten", [teacher.question])
+    await quick_insats(teacher, "Ledningsteam")
+    await teacher.press("Nej", [teacher.question])
+    assert teacher.question.heading == "Lägga till ett utvecklingsområde till?"
+    await teacher.press("Ja", [teacher.question])
+    assert teacher.question.heading == "Område 2 › Utvecklingsområde"
+    await teacher.press("Trygghet och studiero", [teacher.question])
+    for name in ("Insats A", "Insats B", "Insats C"):
+        assert teacher.question.heading.startswith("Område 2 › Insats ")
+        await quick_insats(teacher, name)
+        await teacher.press("Ja" if name != "Insats C" else "Nej", [teacher.question])
+    await teacher.press("Nej", [teacher.question])
+    assert teacher.question.heading == "Plan för insatser inom ramen för utvecklingsområdet"
+
+
+async def test_insatser_are_added_edited_and_removed_inside_the_second_area(
+    teacher: Teacher, store: MemoryStore
+) -> None:
+    await two_areas(teacher)
+    plan = only_plan(store)
+    ids = plan.state["instances"]["omrade[2].insats"]
+    assert len(ids) == 3
+
+    # /andra reaches an insats in another område by its path, then returns.
+    await teacher.say("/andra Område 2 › Insats 2")
+    assert "Område 2 › Insats 2 › Namn" in teacher.text()
+    assert "Område 2 › Insats 1" not in teacher.text()
+    await teacher.press("1. Område 2 › Insats 2 › Namn")
+    assert teacher.question.heading == "Område 2 › Insats 2 › Namn"
+    await teacher.say("Insats B, omdöpt")
+    assert teacher.question.heading == "Plan för insatser inom ramen för utvecklingsområdet"
+    assert only_plan(store).answers[f"omrade[2].insats[{ids[1]}].namn"].text == ("Insats B, omdöpt")
+
+    # /tabort names the insats, asks first, and "Nej" keeps it.
+    await teacher.say("/tabort Område 2 › Insats 1")
+    assert "Insats A" in teacher.question.text
+    await teacher.press("Nej", [teacher.question])
+    assert len(only_plan(store).state["instances"]["omrade[2].insats"]) == 3
+    await teacher.say("/tabort Område 2 › Insats 1")
+    await teacher.press("Ja, ta bort", [teacher.question])
+    assert "borttagen" in teacher.text()
+    plan = only_plan(store)
+    assert plan.state["instances"]["omrade[2].insats"] == ids[1:]
+    # The answers stay in the history, but leave the plan.
+    history = await store.history(plan.id)
+    assert any(a.path == f"omrade[2].insats[{ids[0]}].namn" for a in history)
+    assert teacher.question.heading == "Plan för insatser inom ramen för utvecklingsområdet"
+
+    await teacher.say("/oversikt")
+    overview = teacher.last[0].text
+    tree = [line for line in overview.split("\n") if line.startswith("▸")]
+    assert tree[:5] == [
+        "▸ Område 1 – Styrning och utveckling av verksamheten",
+        "▸ Område 1 › Insats 1 – Ledningsteam",
+        "▸ Område 2 – Trygghet och studiero",
+        "▸ Område 2 › Insats 1 – Insats B, omdöpt",
+        "▸ Område 2 › Insats 2 – Insats C",
+    ]
+    assert "Insats A" not in overview
+    assert "▸ Tidplan: Område 2 › Insats 2 – Insats C" in tree  # asked per insats later
+
+    await teacher.say("/exportera")
+    doc = open_docx(last_document(teacher))
+    found = headings(doc)
+    assert "Insats 1: Insats B, omdöpt" in found
+    assert "Insats 2: Insats C" in found
+    assert not any("Insats A" in h for h in found)
+    assert "Område 2 › Insats 1: Insats B, omdöpt" in found  # its Tidplan and Uppföljning
+    assert len(tables_under(doc, "Område 2: Trygghet och studiero")) == 2
+
+
+async def test_remove_without_argument_offers_the_insats_being_answered(
+    teacher: Teacher, store: MemoryStore
+) -> None:
+    await two_areas(teacher)
+    await teacher.say("/andra Område 2 › Insats 3 › Orsaker")
+    assert teacher.question.heading == "Område 2 › Insats 3 › Orsaker"
+    await teacher.say("/tabort")
+    assert "Område 2 › Insats 3 (Insats C)" in teacher.question.text
+    await teacher.say("ja")
+    assert len(only_plan(store).state["instances"]["omrade[2].insats"]) == 2
+    # the cursor was inside the removed insats: the dialog goes on where something is missing
+    assert teacher.question.heading == "Plan för insatser inom ramen för utvecklingsområdet"
+
+
+async def test_remove_lists_what_can_go_and_the_last_insats_of_an_area_stays(
+    teacher: Teacher, store: MemoryStore
+) -> None:
+    await two_areas(teacher)
+    await teacher.say("/tabort")
+    listed = teacher.question.text.split("\n")
+    assert listed[0] == "1. Område 1 (Styrning och utveckling av verksamheten)"
+    assert not any("Område 1 › Insats 1" in line for line in listed)  # its area's only one
+    await teacher.say("1")
+    await teacher.press("Ja, ta bort", [teacher.question])
+    plan = only_plan(store)
+    assert len(plan.state["instances"]["omrade"]) == 1
+    await teacher.say("/oversikt")
+    assert "Ledningsteam" not in teacher.last[0].text
