@@ -150,8 +150,10 @@ def render_outbound(out: Outbound) -> list[list[Block]]:
 
 def fallback_text(out: Outbound) -> str:
     """The `text` of a message with blocks: what notifications and screen readers show."""
-    parts = [p for p in (out.heading, out.text) if p]
-    return _short(escape_mrkdwn("\n".join(parts)), FALLBACK_TEXT) or " "
+    text = "\n".join(p for p in (out.heading, out.text) if p)
+    if len(text) > FALLBACK_TEXT:  # cut before escaping, so no &amp; is cut in half
+        text = text[: FALLBACK_TEXT - 1].rstrip() + "…"
+    return escape_mrkdwn(text) or " "
 
 
 def home_view(summaries: list[PlanSummary], msg: Messages) -> dict[str, Any]:
