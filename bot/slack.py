@@ -37,8 +37,7 @@ from bot.app import Runtime, start_runtime
 from bot.settings import Settings
 from bot.textsplit import split_text
 from dialogs.messages import Messages
-from dialogs.service import PlanSummary
-from dialogs.types import Inbound, InboundKind, Outbound, UserRef
+from dialogs.types import Inbound, InboundKind, Outbound, PlanSummary, UserRef
 
 logger = logging.getLogger(__name__)
 

@@ -7,8 +7,7 @@ import datetime as dt
 
 from bot.slack import escape_mrkdwn, fallback_text, from_slack_text, home_view, render_outbound
 from dialogs.messages import Messages
-from dialogs.service import PlanSummary
-from dialogs.types import Choice, Outbound, PlanStatus
+from dialogs.types import Choice, Outbound, PlanStatus, PlanSummary
 from tests.e2e.slack_fake import (
     MAX_MESSAGE_BLOCKS,
     MAX_VIEW_BLOCKS,
