@@ -31,6 +31,10 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.app.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+)
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.app import Runtime, start_runtime
@@ -236,6 +240,11 @@ class SlackAdapter:
         client = AsyncWebClient(
             token=settings.slack_bot_token,
             base_url=base_url if base_url.endswith("/") else base_url + "/",
+            # A burst of questions can hit Slack's rate limit: wait as told and send again.
+            retry_handlers=[
+                AsyncConnectionErrorRetryHandler(),
+                AsyncRateLimitErrorRetryHandler(max_retry_count=3),
+            ],
         )
         self.app = AsyncApp(
             name="planbot",
@@ -395,7 +404,8 @@ class SlackAdapter:
         except Exception:
             if event_id:
                 self._events.discard(event_id)  # let Slack's retry try again
-            await self._post_text(await self._dm(user_id), self.msg("slack.error"))
+            with contextlib.suppress(SlackApiError):
+                await self._post_text(await self._dm(user_id), self.msg("slack.error"))
             raise
         channel = await self._dm(user_id)
         for out in outbounds:

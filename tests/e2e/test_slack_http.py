@@ -334,3 +334,25 @@ async def test_an_edited_message_is_explained_and_the_bots_own_edits_ignored(
         assert "ändrade ett tidigare meddelande" in replies[0].visible_text()
         [plan] = await env.runtime.conversation.summaries(teacher_ref(env))
         assert plan.title == TITLE and plan.answered == 1
+
+
+async def test_rate_limited_posts_are_sent_again(tmp_path: Path) -> None:
+    async with slack_app(tmp_path) as env:
+        env.fake.fail_next["chat.postMessage"] = "ratelimited"
+        await start_plan(env)
+        errors = [c.error for c in env.fake.calls_to("chat.postMessage")]
+        assert errors[0] == "ratelimited" and errors.count("ratelimited") == 1
+        texts = [m.visible_text() for m in env.teacher.bot_messages()]
+        assert len(texts) == len(set(texts)) == len(errors) - 1  # each message once
+        assert heading_of(env.teacher.bot_messages()[-1]) == "Insatsens namn"
+
+
+async def test_a_failed_upload_is_explained_in_the_dm(tmp_path: Path) -> None:
+    async with slack_app(tmp_path) as env:
+        await start_plan(env)
+        await env.say(TITLE)
+        env.fake.fail_next["files.completeUploadExternal"] = "file_uploads_disabled"
+        replies = await env.say("exportera")
+        assert env.teacher.files() == []
+        assert any("files:write" in m.visible_text() for m in replies)
+        assert heading_of(replies[-1]) == "Skola/enhet"
