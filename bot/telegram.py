@@ -161,8 +161,9 @@ def callback_data(value: str) -> str:
 
 
 def render(out: Outbound, messages: Messages, limit: int = MESSAGE_LIMIT) -> list[Rendered]:
-    """An Outbound as Telegram messages: progress and heading first, then the body, then the
-    note; parts joined while they fit in one message, the keyboard on the last one."""
+    """An Outbound as Telegram messages: progress, heading, the body's paragraphs, the note,
+    packed into as few messages as fit; split only between paragraphs unless one paragraph is
+    itself too long. The keyboard goes on the last message."""
 
     def italic(s: str) -> str:
         return f"<i>{escape(s)}</i>"
@@ -170,24 +171,26 @@ def render(out: Outbound, messages: Messages, limit: int = MESSAGE_LIMIT) -> lis
     def bold(s: str) -> str:
         return f"<b>{escape(s)}</b>"
 
-    blocks: list[tuple[str, str]] = []  # (separator before, html)
-    if out.progress:
-        blocks += [("\n", b) for b in _fitting(out.progress, italic, limit)]
-    if out.heading:
-        blocks += [("\n", b) for b in _fitting(out.heading, bold, limit)]
-    if out.text.strip():
-        blocks += [("\n\n", b) for b in _fitting(out.text, escape, limit)]
-    if out.note:
-        blocks += [("\n\n", b) for b in _fitting(out.note, italic, limit)]
-    if not blocks and out.choices:
-        blocks.append(("", escape(messages("telegram.choose"))))
+    atoms: list[tuple[str, str]] = []  # (separator before, html fragment that fits alone)
+
+    def add(text: str | None, wrap: Callable[[str], str], separator: str) -> None:
+        for paragraph in (text or "").split("\n\n"):
+            for i, piece in enumerate(_fitting(paragraph, wrap, limit)):
+                atoms.append((separator if i == 0 else "\n", piece))
+
+    add(out.progress, italic, "\n")
+    add(out.heading, bold, "\n")
+    add(out.text, escape, "\n\n")
+    add(out.note, italic, "\n\n")
+    if not atoms and out.choices:
+        atoms.append(("", escape(messages("telegram.choose"))))
 
     texts: list[str] = []
-    for separator, block in blocks:
-        if texts and telegram_length(texts[-1] + separator + block) <= limit:
-            texts[-1] += separator + block
+    for separator, atom in atoms:
+        if texts and telegram_length(texts[-1] + separator + atom) <= limit:
+            texts[-1] += separator + atom
         else:
-            texts.append(block)
+            texts.append(atom)
     parts = [Rendered(text) for text in texts]
     markup = keyboard(out.choices)
     if parts and markup is not None:
@@ -279,7 +282,7 @@ class TelegramChannel:
     ) -> None:
         message = query.message
         chat_id = message.chat.id if message is not None else query.from_user.id
-        if isinstance(message, Message):
+        if isinstance(message, Message) and message.reply_markup is not None:
             # Gone at once, so the same button cannot be pressed twice.
             try:
                 await query.edit_message_reply_markup(reply_markup=None)

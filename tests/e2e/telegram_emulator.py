@@ -978,6 +978,16 @@ class TelegramEmulator:
     def callback_answer(self, update: Json) -> CallbackRecord:
         return self.callbacks[update["callback_query"]["id"]]
 
+    async def wait_for_callback_answer(self, update: Json, timeout: float = 10.0) -> CallbackRecord:
+        record = self.callback_answer(update)
+        deadline = time.monotonic() + timeout
+        while not record.answered:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"callback query {record.id} was never answered")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), 0.1)
+        return record
+
     @property
     def pending_updates(self) -> int:
         return len(self._pending) + len(self._redeliver)

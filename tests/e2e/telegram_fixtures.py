@@ -8,7 +8,6 @@ modules themselves.)
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import signal
@@ -203,12 +202,3 @@ class Teacher:
             if "fråga " in message.get("text", "").split("\n", 1)[0]:
                 return message
         raise LookupError(f"no question asked yet: {self.texts()[-3:]}")
-
-
-async def wait_for(predicate: Any, timeout: float = 10.0, interval: float = 0.05) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        if loop.time() > deadline:
-            raise TimeoutError("condition never became true")
-        await asyncio.sleep(interval)

@@ -6,6 +6,7 @@ had to refuse a call of the bot's.
 
 from __future__ import annotations
 
+import copy
 import io
 from typing import TYPE_CHECKING
 
@@ -117,3 +118,144 @@ async def test_command_menu_is_published_in_swedish(
         assert command in commands
     assert {"paus", "radera"} <= set(commands)
     assert all(c["description"] for c in telegram_api.commands)
+
+
+async def test_an_old_button_pressed_again_gets_a_short_answer_and_changes_nothing(
+    teacher: Teacher, telegram_api: TelegramEmulator
+) -> None:
+    await teacher.says("/start")
+    await teacher.says("Närvaroteamet")
+    await teacher.says("/start")  # a returning teacher is offered to continue
+    offer = teacher.message_with_button("Fortsätt")
+    stale_keyboard = copy.deepcopy(offer["reply_markup"])
+    _, replies = await teacher.presses("Fortsätt", offer)
+    assert "reply_markup" not in now(telegram_api, offer)
+    assert heading_of(replies[-1]) == "Skola/enhet"
+    seen = len(teacher.seen)
+
+    # A stale client still shows the button; it is pressed once more.
+    [button] = [b for row in stale_keyboard["inline_keyboard"] for b in row if
+                b["text"] == "Fortsätt"]  # fmt: skip
+    again = telegram_api.press(offer, button["callback_data"], force=True)
+    answer = (await telegram_api.wait_for_callback_answer(again)).answer_text
+    assert answer is not None and "gäller inte längre" in answer
+    replies = await teacher.says("Ringsjöskolan, Höörs kommun")
+    assert len(teacher.seen) == seen + len(replies)  # the press itself sent no message
+    assert heading_of(replies[-1]) == "Upprättad av"
+
+
+async def test_the_same_update_delivered_twice_is_stored_once(
+    teacher: Teacher, telegram_api: TelegramEmulator
+) -> None:
+    await teacher.says("/start")
+    before = len(teacher.seen)
+    update = telegram_api.send_text(teacher.id, "Tidig uppföljning av frånvaro")
+    replies = await teacher.replies(before)
+    assert heading_of(replies[-1]) == "Skola/enhet"
+
+    before = len(teacher.seen)
+    telegram_api.deliver_again(update)
+    replies = await teacher.replies(before)
+    # Answered again (the current question), but not taken as the answer to it.
+    assert heading_of(replies[-1]) == "Skola/enhet"
+    assert "fråga 2 av 14" in replies[-1]["text"]
+
+    replies = await teacher.says("Ringsjöskolan")
+    assert heading_of(replies[-1]) == "Upprättad av"
+    overview = "\n".join(m["text"] for m in await teacher.says("/oversikt"))
+    assert "Insatsens namn:\nTidig uppföljning av frånvaro\n" in overview
+    assert "Skola/enhet:\nRingsjöskolan\n" in overview  # not the re-delivered text
+
+
+async def test_sticker_photo_voice_and_location_get_an_explanation_and_the_question_again(
+    teacher: Teacher, telegram_api: TelegramEmulator
+) -> None:
+    await teacher.says("/start")
+    sends = (
+        telegram_api.send_sticker,
+        telegram_api.send_photo,
+        telegram_api.send_voice,
+        telegram_api.send_location,
+        telegram_api.send_document_from_user,
+    )
+    for send in sends:
+        before = len(teacher.seen)
+        send(teacher.id)
+        replies = await teacher.replies(before)
+        assert len(replies) >= 2, [r["text"] for r in replies]
+        assert heading_of(replies[-1]) == "Insatsens namn"  # the question again
+    explanations = " ".join(m["text"] for m in teacher.seen)
+    for media in ("sticker", "bild", "röstmeddelande", "plats", "fil"):
+        assert media in explanations
+
+    replies = await teacher.says("Tidig uppföljning")
+    assert heading_of(replies[-1]) == "Skola/enhet"  # nothing was stored for question 1
+
+
+async def test_an_edited_old_message_is_not_taken_as_an_answer(
+    teacher: Teacher, telegram_api: TelegramEmulator
+) -> None:
+    await teacher.says("/start")
+    before = len(teacher.seen)
+    first = telegram_api.send_text(teacher.id, "Tidig uppföljning")
+    await teacher.replies(before)
+    before = len(teacher.seen)
+    telegram_api.edit_text(first, "Sen uppföljning")
+    replies = await teacher.replies(before)
+    assert heading_of(replies[-1]) == "Skola/enhet"
+    overview = "\n".join(m["text"] for m in await teacher.says("/oversikt"))
+    assert "Tidig uppföljning" in overview and "Sen uppföljning" not in overview
+
+
+async def test_in_a_group_the_bot_asks_the_teacher_to_write_privately(
+    teacher: Teacher, telegram_api: TelegramEmulator
+) -> None:
+    group = -1_000_000_000_042
+    telegram_api.send_text(teacher.id, "/start@planbot_test_bot", chat_type="supergroup",
+                           chat_id=group)  # fmt: skip
+    [reply] = await telegram_api.wait_until_quiet(group, 0)
+    assert "privat" in reply["text"] and "@planbot_test_bot" in reply["text"]
+    assert teacher.seen == []  # no conversation was started
+    replies = await teacher.says("/start")
+    assert heading_of(replies[-1]) == "Insatsens namn"
+
+
+async def test_teacher_text_is_escaped_and_a_long_answer_fits_telegrams_limit(
+    teacher: Teacher, telegram_api: TelegramEmulator
+) -> None:
+    await teacher.says("/start")
+    await teacher.says("<b>Närvaro</b> & trivsel i åk 7")
+    await teacher.says("Ringsjöskolan")
+    await teacher.says("Arbetslag 7–9")
+    # Nulägesanalys: exactly 4,096 characters (Telegram's most), with characters HTML escapes.
+    sentence = "Närvaron <10 %> & ströfrånvaron följs upp varje vecka i arbetslaget. "
+    long_answer = "\n\n".join([sentence * 6] * 40)[:4096].rstrip()
+    long_answer += "x" * (4096 - len(long_answer))
+    assert len(long_answer) == 4096
+    replies = await teacher.says(long_answer)
+    # A message this long may be the first piece of a longer text: the bot waits for more,
+    # or for the teacher to say it is all there.
+    assert "4096 tecken" in replies[-1]["text"]
+    _, replies = await teacher.presses("Klar – spara svaret")
+    assert heading_of(replies[-1]) == "Mål"
+
+    # Long answers to the next questions, so the overview outgrows one Telegram message.
+    prose = " ".join(f"Mening {n} om arbetet med närvaro & trivsel i åk 7." for n in range(12))
+    dated = {"Detaljerad tidplan": "ht-26 – vt-27", "När?": "20 maj 2027"}
+    while (label := heading_of(teacher.last)) is not None:
+        await teacher.says(dated.get(label, prose))
+
+    before = len(teacher.seen)
+    telegram_api.send_text(teacher.id, "/oversikt")
+    overview = await teacher.replies(before)
+    parts = overview[:-1]  # then the bot says what can be done next
+    assert parts[0]["text"].startswith("Översikt")
+    assert len(parts) >= 2, "the overview was expected to be split"
+    for message in overview:
+        assert len(message["text"]) <= 4096
+        assert len(telegram_api.html_of(message)) <= 4096
+    for part in parts[1:]:  # split at paragraph boundaries: each part starts a block
+        first_line = part["text"].split("\n", 1)[0]
+        assert first_line.endswith(":") or first_line.startswith("—"), first_line
+    shown = "\n".join(m["text"] for m in overview)
+    assert "<b>Närvaro</b> & trivsel i åk 7" in shown  # shown literally, not as bold
