@@ -21,6 +21,7 @@ need the same PLANBOT_TELEGRAM_WEBHOOK_SECRET (without it each start makes up it
 
 from __future__ import annotations
 
+import asyncio
 import html
 import logging
 import re
@@ -32,6 +33,7 @@ from typing import Any, TypeAlias
 from urllib.parse import urlsplit
 
 from telegram import (
+    Bot,
     BotCommand,
     CallbackQuery,
     InlineKeyboardButton,
@@ -42,7 +44,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatAction, ChatType, ParseMode
-from telegram.error import BadRequest, InvalidToken, TelegramError
+from telegram.error import BadRequest, InvalidToken, NetworkError, TelegramError
 from telegram.ext import Application, ContextTypes, TypeHandler
 
 from bot.app import Runtime, start_runtime
@@ -390,6 +392,10 @@ def run(
         print(messages("telegram.token_missing"), file=sys.stderr)
         return 2
     _configure_logging()
+    problem = asyncio.run(_check_token(settings, messages))
+    if problem is not None:
+        print(problem[1], file=sys.stderr)
+        return problem[0]
     app = build_application(settings)
     try:
         if webhook_url:
@@ -411,6 +417,25 @@ def run(
         print(messages("telegram.setup_failed", reason=str(exc)), file=sys.stderr)
         return 1
     return 0
+
+
+async def _check_token(settings: Settings, messages: Messages) -> tuple[int, str] | None:
+    """Ask Telegram who the bot is before starting, so a wrong token or an unreachable API is
+    one line for the operator (exit code, text) rather than PTB's retry-loop traceback."""
+    bot = Bot(
+        settings.telegram_token,
+        base_url=settings.telegram_api_url,
+        base_file_url=settings.telegram_file_url,
+    )
+    try:
+        async with bot:
+            return None
+    except InvalidToken:
+        return 2, messages("telegram.token_rejected")
+    except NetworkError as exc:
+        return 1, messages("telegram.unreachable", url=settings.telegram_api_url, reason=str(exc))
+    except TelegramError as exc:
+        return 1, messages("telegram.setup_failed", reason=str(exc))
 
 
 def _configure_logging() -> None:

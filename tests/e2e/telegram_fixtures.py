@@ -8,12 +8,12 @@ modules themselves.)
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import signal
-import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -84,13 +84,14 @@ async def running_bot(
 
 
 class BotProcess:
-    """`planbot telegram` in a subprocess, pointed at the emulator by environment variables."""
+    """`planbot telegram` in a subprocess, pointed at the emulator by environment variables.
+    Waiting is asynchronous: the emulator in this event loop must keep answering the bot."""
 
     def __init__(self, emulator: TelegramEmulator, database_url: str, log: Path) -> None:
         self.emulator = emulator
         self.database_url = database_url
         self.log = log
-        self.process: subprocess.Popen[bytes] | None = None
+        self.process: asyncio.subprocess.Process | None = None
 
     def env(self, **extra: str) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("PLANBOT_")}
@@ -104,44 +105,64 @@ class BotProcess:
         env.update(extra)
         return env
 
-    def start(self, *args: str, **env: str) -> None:
-        assert self.process is None or self.process.poll() is not None
+    async def start(self, *args: str, **env: str) -> None:
+        assert self.process is None or self.process.returncode is not None
         with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                [str(PLANBOT), "telegram", *args],
+            self.process = await asyncio.create_subprocess_exec(
+                str(PLANBOT),
+                "telegram",
+                *args,
                 env=self.env(**env),
                 stdout=log,
-                stderr=subprocess.STDOUT,
+                stderr=asyncio.subprocess.STDOUT,
                 cwd=self.log.parent,  # no stray .env from the repository
             )
 
-    def kill(self) -> None:
+    async def kill(self) -> None:
         """SIGKILL: no shutdown hook runs, nothing is flushed — a crash."""
         assert self.process is not None
         self.process.send_signal(signal.SIGKILL)
-        self.process.wait(5)
+        await self.process.wait()
 
-    def stop(self) -> int | None:
-        if self.process is None or self.process.poll() is not None:
-            return None if self.process is None else self.process.returncode
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            return self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            return self.process.wait(5)
+    async def stop(self) -> int | None:
+        """SIGTERM, as a service manager stops it; the exit code."""
+        if self.process is None:
+            return None
+        if self.process.returncode is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(self.process.wait(), 10)
+            except TimeoutError:
+                self.process.kill()
+                await self.process.wait()
+        return self.process.returncode
+
+    async def run_to_end(self, *args: str, timeout: float = 20, **env: str) -> tuple[int, str]:
+        """Run `planbot telegram` until it exits by itself: (exit code, stderr)."""
+        process = await asyncio.create_subprocess_exec(
+            str(PLANBOT),
+            "telegram",
+            *args,
+            env=self.env(**env),
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+            cwd=self.log.parent,
+        )
+        _, err = await asyncio.wait_for(process.communicate(), timeout)
+        assert process.returncode is not None
+        return process.returncode, err.decode()
 
     def output(self) -> str:
-        return self.log.read_text(encoding="utf-8", errors="replace")
+        return self.log.read_text(encoding="utf-8", errors="replace") if self.log.exists() else ""
 
 
-@pytest.fixture
-def bot_process(
+@pytest_asyncio.fixture
+async def bot_process(
     telegram_api: TelegramEmulator, database_url: str, tmp_path: Path
-) -> Iterator[BotProcess]:
+) -> AsyncIterator[BotProcess]:
     process = BotProcess(telegram_api, database_url, tmp_path / "bot.log")
     yield process
-    process.stop()
+    await process.stop()
 
 
 @pytest_asyncio.fixture
