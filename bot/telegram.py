@@ -22,14 +22,17 @@ need the same PLANBOT_TELEGRAM_WEBHOOK_SECRET (without it each start makes up it
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import html
 import logging
 import re
 import secrets
 import sys
+import warnings
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeAlias
+from functools import partial
+from typing import Any, TypeAlias, TypeVar
 from urllib.parse import urlsplit
 
 from telegram import (
@@ -44,8 +47,15 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatAction, ChatType, ParseMode
-from telegram.error import BadRequest, InvalidToken, NetworkError, TelegramError
+from telegram.error import (
+    BadRequest,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
 from telegram.ext import Application, ContextTypes, TypeHandler
+from telegram.warnings import PTBDeprecationWarning
 
 from bot.app import Runtime, start_runtime
 from bot.settings import Settings
@@ -57,11 +67,13 @@ from dialogs.types import Choice, Inbound, InboundKind, Outbound, UserRef
 log = logging.getLogger(__name__)
 
 TelegramApp: TypeAlias = "Application[Any, Any, Any, Any, Any, Any]"
+T = TypeVar("T")
 
 MESSAGE_LIMIT = 4096  # characters of a message, after entity parsing
 CALLBACK_DATA_LIMIT = 64  # bytes
 CALLBACK_ANSWER_LIMIT = 200  # characters of the toast answering a pressed button
 SHORT_LABEL = 14  # buttons this short go two to a row
+FLOOD_ATTEMPTS = 3  # Telegram's "retry after N seconds": wait and send again, this often
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "channel_post"]
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
@@ -200,6 +212,24 @@ def render(out: Outbound, messages: Messages, limit: int = MESSAGE_LIMIT) -> lis
     return parts
 
 
+async def patiently(call: Callable[[], Awaitable[T]]) -> T:
+    """Make a Bot API call, waiting out Telegram's flood control (429 "retry after N").
+    Messages of one answer go out in a burst; losing one because of it is not acceptable."""
+    for attempt in range(1, FLOOD_ATTEMPTS + 1):
+        try:
+            return await call()
+        except RetryAfter as exc:
+            if attempt == FLOOD_ATTEMPTS:
+                raise
+            with warnings.catch_warnings():  # PTB 22 warns about int vs timedelta here
+                warnings.simplefilter("ignore", PTBDeprecationWarning)
+                wait = exc.retry_after
+            seconds = wait.total_seconds() if isinstance(wait, dt.timedelta) else float(wait)
+            log.warning("flood control: waiting %.0f s before sending again", seconds)
+            await asyncio.sleep(seconds)
+    raise AssertionError("unreachable")
+
+
 # --------------------------------------------------------------------------- the channel
 
 
@@ -327,20 +357,22 @@ class TelegramChannel:
     async def _send(
         self, context: ContextTypes.DEFAULT_TYPE, chat_id: int, outs: Sequence[Outbound]
     ) -> None:
+        bot = context.bot
         for out in outs:
             for part in render(out, self.msg):
-                await context.bot.send_message(
-                    chat_id,
-                    part.html,
-                    parse_mode=ParseMode.HTML,
-                    reply_markup=part.keyboard,
-                    link_preview_options=NO_PREVIEW,
+                await patiently(
+                    partial(
+                        bot.send_message,
+                        chat_id,
+                        part.html,
+                        parse_mode=ParseMode.HTML,
+                        reply_markup=part.keyboard,
+                        link_preview_options=NO_PREVIEW,
+                    )
                 )
             if out.document is not None:
-                await context.bot.send_document(
-                    chat_id,
-                    InputFile(out.document.data, filename=out.document.filename),
-                )
+                upload = InputFile(out.document.data, filename=out.document.filename)
+                await patiently(partial(bot.send_document, chat_id, upload))
 
     async def _say(self, context: ContextTypes.DEFAULT_TYPE, chat_id: int, text: str) -> None:
         try:

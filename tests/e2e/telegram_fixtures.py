@@ -171,7 +171,11 @@ async def teacher(
 ) -> AsyncIterator[Teacher]:
     """A teacher chatting with the in-process bot. Afterwards: Telegram refused nothing."""
     yield Teacher(telegram_api)
-    refused = [(c.method, c.error) for c in telegram_api.errors()]
+    refused = [
+        (c.method, c.error)
+        for c in telegram_api.errors()
+        if not (c.error or "").startswith("Too Many Requests")  # flood control a test asked for
+    ]
     assert refused == [], f"Telegram refused calls of the bot: {refused}"
 
 
