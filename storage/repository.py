@@ -4,31 +4,35 @@ Same promise as `dialogs.store.MemoryStore`: `commit` applies a step's Changes a
 its idempotency key in one transaction, only if the user's version is still the one loaded.
 
 Every chat turn is one `load` and one `commit`, so both are a fixed handful of prepared Core
-statements (load: user, plans, current answers, key; commit: version bump, plan writes,
-answer appends, key) rather than the ORM's unit of work. The statements are written once,
-as plain functions of a synchronous `Connection`, and run two ways:
+statements rather than the ORM's unit of work. Load: the user, the plans each with its
+current answers aggregated into one JSON object in SQL, the key. Commit: version bump, plan
+writes, answer appends, key. The statements are written once, as plain functions of a
+synchronous `Connection`, and run two ways:
 
 - PostgreSQL: on the AsyncEngine (asyncpg) through `AsyncConnection.run_sync`.
-- SQLite: on a synchronous engine (the stdlib sqlite3 driver) in worker threads, one thread
-  hop per load or commit. aiosqlite hops to its thread for every cursor call, ~0.4 ms per
-  statement here, which alone would cap a turn at a few hundred per second. Commits go
-  through a single writer thread, so writers in one process never wait on SQLite's lock
-  (busy_timeout only covers other processes); loads run beside it (WAL).
+- SQLite: on a synchronous twin engine (the stdlib sqlite3 driver) in worker threads, one
+  thread hop per load or commit. aiosqlite hops to its thread for every cursor call,
+  ~0.4 ms per statement here, which capped a turn at ~80/s. Commits go through a single
+  writer thread which group-commits whatever is queued (see `_ThreadRunner`).
 
-The first statement of a commit is a write, so SQLite takes (or waits for) the write lock
-before anything is read, and on PostgreSQL the row lock on the user serialises concurrent
-commits; the second of two commits from one snapshot then matches no row and conflicts.
+Concurrency: on SQLite the writer takes the write lock (BEGIN IMMEDIATE) before reading
+anything; on PostgreSQL the UPDATE's row lock on the user serialises concurrent commits. The
+second of two commits from one snapshot then matches no row and raises VersionConflict.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
+import queue
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 from sqlalchemy import (
+    JSON,
     Connection,
     Engine,
     bindparam,
@@ -41,6 +45,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
 from dialogs.store import VersionConflict
 from dialogs.types import (
@@ -48,7 +55,6 @@ from dialogs.types import (
     AnswerValue,
     Changes,
     PlanRecord,
-    PlanStatus,
     Snapshot,
     UserRecord,
     UserRef,
@@ -61,6 +67,48 @@ T = TypeVar("T")
 _SELECT_USER = select(users.c.id, users.c.state, users.c.version).where(
     users.c.channel == bindparam("channel"), users.c.external_id == bindparam("external_id")
 )
+
+
+class json_object_agg(FunctionElement[Any]):
+    """Aggregate (key, JSON value) rows into one JSON object, on SQLite and PostgreSQL.
+
+    A plan's current answers come back as one JSON document decoded in one go, instead of
+    a row per answer each decoded and validated on its own."""
+
+    type = JSON()
+    inherit_cache = True
+    name = "json_object_agg"
+
+
+@compiles(json_object_agg, "sqlite")
+def _json_object_agg_sqlite(element: json_object_agg, compiler: SQLCompiler, **kw: Any) -> str:
+    key, value = element.clauses
+    return (
+        f"json_group_object({compiler.process(key, **kw)}, json({compiler.process(value, **kw)}))"
+    )
+
+
+@compiles(json_object_agg, "postgresql")
+def _json_object_agg_postgresql(element: json_object_agg, compiler: SQLCompiler, **kw: Any) -> str:
+    key, value = element.clauses
+    return f"jsonb_object_agg({compiler.process(key, **kw)}, {compiler.process(value, **kw)})"
+
+
+# The newest row per path of one plan: a walk along the covering index (plan_id, path, id),
+# so a long edit history costs index entries, not JSON decoding.
+_older = answers.alias("older")
+_latest_ids = (
+    select(func.max(_older.c.id))
+    .where(_older.c.plan_id == plans.c.id)
+    .group_by(_older.c.path)
+    .correlate(plans)
+)
+_current_answers = (
+    select(json_object_agg(answers.c.path, answers.c.value))
+    .where(answers.c.plan_id == plans.c.id, answers.c.id.in_(_latest_ids))
+    .correlate(plans)
+    .scalar_subquery()
+)
 _SELECT_PLANS = select(
     plans.c.id,
     plans.c.template_id,
@@ -69,19 +117,8 @@ _SELECT_PLANS = select(
     plans.c.state,
     plans.c.created_at,
     plans.c.updated_at,
+    _current_answers.label("answers"),
 ).where(plans.c.user_id == bindparam("user_id"))
-# The newest row per (plan, path) of the user's plans, found on the covering index
-# (plan_id, path, id), so a long edit history costs index entries, not JSON decoding.
-_LATEST_IDS = (
-    select(func.max(answers.c.id).label("id"))
-    .join(plans, plans.c.id == answers.c.plan_id)
-    .where(plans.c.user_id == bindparam("user_id"))
-    .group_by(answers.c.plan_id, answers.c.path)
-    .subquery("latest")
-)
-_SELECT_CURRENT_ANSWERS = select(answers.c.plan_id, answers.c.path, answers.c.value).join(
-    _LATEST_IDS, _LATEST_IDS.c.id == answers.c.id
-)
 _SELECT_KEY = select(processed_keys.c.key).where(processed_keys.c.key == bindparam("key"))
 _SELECT_HISTORY = (
     select(answers.c.plan_id, answers.c.path, answers.c.value, answers.c.created_at)
@@ -181,32 +218,137 @@ class SqlStore:
 
 
 class _ThreadRunner:
-    """Runs statement functions on a synchronous twin of an SQLite AsyncEngine."""
+    """Runs statement functions on a synchronous twin of an SQLite AsyncEngine.
+
+    Loads run on a small pool of reader threads (WAL lets them read beside a writer).
+    Commits queue up for one writer thread, which applies every commit waiting at that
+    moment in one SQLite transaction, each under its own SAVEPOINT, and then COMMITs once:
+    a failed commit rolls back only its savepoint, and the fsync that makes the answers
+    durable (synchronous=FULL) is paid once per batch rather than once per answer. No
+    caller hears "committed" before that COMMIT has returned.
+    """
+
+    MAX_BATCH = 64
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine: Engine = create_engine(engine.url.set(drivername="sqlite+pysqlite"))
         install_sqlite_pragmas(self._engine)
-        self._writer = ThreadPoolExecutor(1, thread_name_prefix="planbot-sqlite-write")
         self._readers = ThreadPoolExecutor(2, thread_name_prefix="planbot-sqlite-read")
+        self._queue: queue.SimpleQueue[_Job[Any] | None] = queue.SimpleQueue()
+        self._writer = threading.Thread(
+            target=self._write_forever, name="planbot-sqlite-write", daemon=True
+        )
+        self._writer.start()
 
     async def read(self, fn: Callable[[Connection], T]) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._readers, self._read, fn)
-
-    async def write(self, fn: Callable[[Connection], T]) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._writer, self._write, fn)
 
     def _read(self, fn: Callable[[Connection], T]) -> T:
         with self._engine.connect() as conn:
             return fn(conn)
 
-    def _write(self, fn: Callable[[Connection], T]) -> T:
-        with self._engine.begin() as conn:
-            return fn(conn)
+    async def write(self, fn: Callable[[Connection], T]) -> T:
+        loop = asyncio.get_running_loop()
+        job = _Job(fn, loop, loop.create_future())
+        self._queue.put(job)
+        return await job.future
 
     def close(self) -> None:
-        self._writer.shutdown(wait=True)
+        self._queue.put(None)
+        self._writer.join()
         self._readers.shutdown(wait=True)
         self._engine.dispose()
+
+    def _write_forever(self) -> None:
+        while (first := self._queue.get()) is not None:
+            batch: list[_Job[Any]] = [first]
+            stop = False
+            while len(batch) < self.MAX_BATCH:
+                try:
+                    job = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if job is None:
+                    stop = True
+                    break
+                batch.append(job)
+            self._write_batch(batch)
+            if stop:
+                return
+
+    def _write_batch(self, batch: list[_Job[Any]]) -> None:
+        try:
+            with self._engine.connect() as conn:
+                # Take the write lock now: every read below sees the latest commit.
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+                if len(batch) == 1:
+                    batch[0].run(conn)
+                else:
+                    for job in batch:
+                        savepoint = conn.begin_nested()
+                        if job.run(conn):
+                            savepoint.commit()
+                        else:
+                            savepoint.rollback()
+                if any(job.ok for job in batch):
+                    conn.commit()
+                else:
+                    conn.rollback()
+        except BaseException as exc:  # the COMMIT itself failed: nobody was committed
+            for job in batch:
+                if job.ok:
+                    job.fail(exc)
+        for loop, jobs in _by_loop(batch).items():
+            # A closed event loop has nobody waiting any more.
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(_settle, jobs)
+
+
+class _Job(Generic[T]):
+    """One queued commit: the function, and where to report how it went."""
+
+    def __init__(
+        self, fn: Callable[[Connection], T], loop: asyncio.AbstractEventLoop, future: Any
+    ) -> None:
+        self.fn = fn
+        self.loop = loop
+        self.future: asyncio.Future[T] = future
+        self.ok = False
+        self.result: T | None = None
+        self.error: BaseException | None = None
+
+    def run(self, conn: Connection) -> bool:
+        try:
+            self.result = self.fn(conn)
+        except Exception as exc:
+            self.error = exc
+            return False
+        self.ok = True
+        return True
+
+    def fail(self, exc: BaseException) -> None:
+        self.ok = False
+        self.error = exc
+
+    def settle(self) -> None:
+        if self.future.done():  # the caller was cancelled meanwhile
+            return
+        if self.ok:
+            self.future.set_result(cast(T, self.result))
+        else:
+            self.future.set_exception(self.error or RuntimeError("commit not run"))
+
+
+def _by_loop(batch: list[_Job[Any]]) -> dict[asyncio.AbstractEventLoop, list[_Job[Any]]]:
+    grouped: dict[asyncio.AbstractEventLoop, list[_Job[Any]]] = {}
+    for job in batch:
+        grouped.setdefault(job.loop, []).append(job)
+    return grouped
+
+
+def _settle(jobs: list[_Job[Any]]) -> None:
+    for job in jobs:
+        job.settle()
 
 
 # ----------------------------------------------------------------------------- reading
@@ -229,24 +371,18 @@ def _load(conn: Connection, user: UserRef, key: str) -> Snapshot:
 
 
 def _load_plans(conn: Connection, user_id: int) -> dict[str, PlanRecord]:
-    plan_rows = conn.execute(_SELECT_PLANS, {"user_id": user_id}).all()
-    if not plan_rows:
-        return {}
-    current: dict[str, dict[str, AnswerValue]] = {row.id: {} for row in plan_rows}
-    for plan_id, path, value in conn.execute(_SELECT_CURRENT_ANSWERS, {"user_id": user_id}):
-        current[plan_id][path] = AnswerValue.model_validate(value)
     return {
         row.id: PlanRecord(
             id=row.id,
             template_id=row.template_id,
             title=row.title,
-            status=PlanStatus(row.status),
+            status=row.status,
             state=row.state,
-            answers=current[row.id],
+            answers=row.answers or {},
             created_at=row.created_at,
             updated_at=row.updated_at,
         )
-        for row in plan_rows
+        for row in conn.execute(_SELECT_PLANS, {"user_id": user_id})
     }
 
 

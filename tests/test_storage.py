@@ -394,6 +394,32 @@ async def test_many_simultaneous_messages_for_one_plan_all_arrive(database: Data
     assert len(await database.store.history(plan_id)) == 13
 
 
+async def test_two_commits_from_one_snapshot_at_the_same_moment_one_wins(
+    database: Database,
+) -> None:
+    # On SQLite both land in one batch of the writer: the loser's savepoint is rolled back
+    # and the winner is still committed.
+    plan_id = uuid.uuid4().hex
+    await answer(database.store, ANNA, plan_id, "q0", "start", "k0")
+    snapshot = await database.store.load(ANNA, "k1")
+    plan = snapshot.plans[plan_id]
+    results = await asyncio.gather(
+        database.store.commit(
+            snapshot, answering(snapshot, plan, an_answer(plan_id, "q1", "ett")), "k1"
+        ),
+        database.store.commit(
+            snapshot, answering(snapshot, plan, an_answer(plan_id, "q2", "två")), "k2"
+        ),
+        return_exceptions=True,
+    )
+    assert sorted(type(r).__name__ for r in results) == ["NoneType", "VersionConflict"]
+    final = await database.store.load(ANNA, "k2")
+    assert final.user.version == 2
+    assert len(current_texts(final, plan_id)) == 2
+    assert final.key_seen == (results[1] is None)
+    assert len(await database.store.history(plan_id)) == 2
+
+
 async def test_first_commit_of_a_new_user_races(store: SessionStore) -> None:
     # A brand-new teacher taps twice: both snapshots say "unknown user, version 0".
     one = await store.load(BERIT, "k1")
