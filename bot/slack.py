@@ -31,14 +31,17 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.app.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+)
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.app import Runtime, start_runtime
 from bot.settings import Settings
 from bot.textsplit import split_text
 from dialogs.messages import Messages
-from dialogs.service import PlanSummary
-from dialogs.types import Inbound, InboundKind, Outbound, UserRef
+from dialogs.types import Inbound, InboundKind, Outbound, PlanSummary, UserRef
 
 logger = logging.getLogger(__name__)
 
@@ -150,8 +153,10 @@ def render_outbound(out: Outbound) -> list[list[Block]]:
 
 def fallback_text(out: Outbound) -> str:
     """The `text` of a message with blocks: what notifications and screen readers show."""
-    parts = [p for p in (out.heading, out.text) if p]
-    return _short(escape_mrkdwn("\n".join(parts)), FALLBACK_TEXT) or " "
+    text = "\n".join(p for p in (out.heading, out.text) if p)
+    if len(text) > FALLBACK_TEXT:  # cut before escaping, so no &amp; is cut in half
+        text = text[: FALLBACK_TEXT - 1].rstrip() + "…"
+    return escape_mrkdwn(text) or " "
 
 
 def home_view(summaries: list[PlanSummary], msg: Messages) -> dict[str, Any]:
@@ -235,6 +240,11 @@ class SlackAdapter:
         client = AsyncWebClient(
             token=settings.slack_bot_token,
             base_url=base_url if base_url.endswith("/") else base_url + "/",
+            # A burst of questions can hit Slack's rate limit: wait as told and send again.
+            retry_handlers=[
+                AsyncConnectionErrorRetryHandler(),
+                AsyncRateLimitErrorRetryHandler(max_retry_count=3),
+            ],
         )
         self.app = AsyncApp(
             name="planbot",
@@ -394,7 +404,8 @@ class SlackAdapter:
         except Exception:
             if event_id:
                 self._events.discard(event_id)  # let Slack's retry try again
-            await self._post_text(await self._dm(user_id), self.msg("slack.error"))
+            with contextlib.suppress(SlackApiError):
+                await self._post_text(await self._dm(user_id), self.msg("slack.error"))
             raise
         channel = await self._dm(user_id)
         for out in outbounds:

@@ -10,31 +10,20 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 from types import TracebackType
-from typing import Any
 
 import platformdirs
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
-from sqlalchemy.pool import ConnectionPoolEntry
 
+from storage.pragmas import install_sqlite_pragmas
 from storage.repository import SqlStore
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 # Held while migrating on PostgreSQL so that workers starting together migrate one by one.
 _PG_MIGRATION_LOCK = 0x706C616E626F74  # "planbot"
-
-# WAL lets loads read while a commit writes; synchronous=FULL makes each committed answer
-# survive a power cut; busy_timeout makes concurrent writers wait instead of failing.
-SQLITE_PRAGMAS = (
-    "PRAGMA journal_mode=WAL",
-    "PRAGMA synchronous=FULL",
-    "PRAGMA foreign_keys=ON",
-    "PRAGMA busy_timeout=5000",
-)
 
 
 def default_database_url() -> str:
@@ -66,22 +55,6 @@ def normalize_url(url: str) -> str:
         f"unsupported database {scheme!r} in {url!r}: use sqlite:///path/to/planbot.db "
         "or postgresql://user@host/dbname"
     )
-
-
-def install_sqlite_pragmas(engine: AsyncEngine) -> None:
-    """Set the SQLite PRAGMAs on every new connection of `engine` (no-op for others)."""
-    if engine.dialect.name != "sqlite":
-        return
-
-    def on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
-        cursor = dbapi_connection.cursor()
-        try:
-            for pragma in SQLITE_PRAGMAS:
-                cursor.execute(pragma)
-        finally:
-            cursor.close()
-
-    event.listen(engine.sync_engine, "connect", on_connect)
 
 
 def alembic_config(url: str | None = None) -> Config:
@@ -122,7 +95,7 @@ async def downgrade(engine: AsyncEngine, revision: str = "base") -> None:
 def create_engine(url: str) -> AsyncEngine:
     """The async engine for `url` (normalised), with the SQLite PRAGMAs installed."""
     engine = create_async_engine(normalize_url(url))
-    install_sqlite_pragmas(engine)
+    install_sqlite_pragmas(engine.sync_engine)
     return engine
 
 
@@ -134,6 +107,7 @@ class Database:
         self.store = SqlStore(engine)
 
     async def close(self) -> None:
+        await self.store.close()
         await self.engine.dispose()
 
     async def __aenter__(self) -> Database:

@@ -103,7 +103,12 @@ class Answer(Base):
     """The append-only answer history; a plan's current answers are the latest row per path."""
 
     __tablename__ = "answers"
-    __table_args__ = (Index("ix_answers_plan_id_id", "plan_id", "id"),)
+    __table_args__ = (
+        # history of one plan, oldest first
+        Index("ix_answers_plan_id_id", "plan_id", "id"),
+        # newest answer per path, read on every load without touching the JSON
+        Index("ix_answers_plan_id_path_id", "plan_id", "path", "id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     plan_id: Mapped[str] = mapped_column(ForeignKey("plans.id", ondelete="CASCADE"))

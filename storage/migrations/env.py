@@ -15,8 +15,9 @@ from sqlalchemy import pool
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from storage.db import default_database_url, install_sqlite_pragmas, normalize_url
+from storage.db import default_database_url, normalize_url
 from storage.models import Base
+from storage.pragmas import install_sqlite_pragmas
 
 config = context.config
 target_metadata = Base.metadata
@@ -39,7 +40,7 @@ def do_run_migrations(connection: Connection) -> None:
 
 async def run_async_migrations(url: str) -> None:
     engine = create_async_engine(url, poolclass=pool.NullPool)
-    install_sqlite_pragmas(engine)
+    install_sqlite_pragmas(engine.sync_engine)
     try:
         async with engine.connect() as connection:
             await connection.run_sync(do_run_migrations)

@@ -382,6 +382,8 @@ class SlackFake:
                 answer["response_metadata"] = {"messages": [f"[ERROR] {exc.detail}"]}
         self.calls.append(call)
         await self._notify()
+        if call.error == "ratelimited":  # Slack answers 429 and says when to come back
+            return web.json_response(answer, status=429, headers={"Retry-After": "0"})
         return web.json_response(answer)
 
     def _dispatch(self, method: str, args: dict[str, Any], token: str) -> dict[str, Any]:

@@ -339,6 +339,7 @@ class TelegramEmulator:
         self._runner: web.AppRunner | None = None
         self._client: aiohttp.ClientSession | None = None
         self._last_activity = time.monotonic()
+        self._floods: dict[int, list[int]] = {}  # chat → retry_after of the next refusals
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -517,8 +518,19 @@ class TelegramEmulator:
         rest = [u for u in self._pending if offset <= 0 or u["update_id"] >= offset]
         return forced + rest[: limit - len(forced)]
 
+    def _check_flood(self, chat: ChatRecord) -> None:
+        waits = self._floods.get(chat.id)
+        if waits:
+            retry_after = waits.pop(0)
+            raise ApiError(
+                429,
+                f"Too Many Requests: retry after {retry_after}",
+                {"retry_after": retry_after},
+            )
+
     async def _send_message(self, params: Json) -> Json:
         chat = self._chat(params)
+        self._check_flood(chat)
         text = _str(params, "text")
         shown = shown_text(text, params.get("parse_mode"))
         if not shown:
@@ -584,6 +596,7 @@ class TelegramEmulator:
 
     async def _send_document(self, params: Json) -> Json:
         chat = self._chat(params)
+        self._check_flood(chat)
         files: dict[str, tuple[str, str, bytes]] = params.get("_files", {})
         ref = params.get("document")
         upload: tuple[str, str, bytes] | None = None
@@ -953,6 +966,11 @@ class TelegramEmulator:
         current["edit_date"] = int(time.time())
         return self._enqueue({"edited_message": json.loads(json.dumps(current))})
 
+    def flood(self, chat_id: int, retry_after: int = 1, times: int = 1) -> None:
+        """Refuse the next `times` messages to the chat with 429 "retry after", as Telegram
+        does when a bot sends faster than about one message a second to one chat."""
+        self._floods.setdefault(chat_id, []).extend([retry_after] * times)
+
     def deliver_again(self, update: Json) -> None:
         """Deliver `update` once more with the same update_id, as Telegram does when it did
         not see the bot take it (a webhook call that failed, a poller that died)."""
@@ -977,6 +995,16 @@ class TelegramEmulator:
 
     def callback_answer(self, update: Json) -> CallbackRecord:
         return self.callbacks[update["callback_query"]["id"]]
+
+    async def wait_for_callback_answer(self, update: Json, timeout: float = 10.0) -> CallbackRecord:
+        record = self.callback_answer(update)
+        deadline = time.monotonic() + timeout
+        while not record.answered:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"callback query {record.id} was never answered")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), 0.1)
+        return record
 
     @property
     def pending_updates(self) -> int:

@@ -287,3 +287,72 @@ async def test_slash_command_with_text_runs_that_command_in_the_dm(tmp_path: Pat
         replies = env.teacher.bot_messages()[before:]
         assert heading_of(replies[0]) == "Hjälp: Insatsens namn"
         assert heading_of(replies[-1]) == "Insatsens namn"
+
+
+async def test_quick_messages_are_handled_in_the_order_they_were_sent(tmp_path: Path) -> None:
+    async with slack_app(tmp_path) as env:
+        await start_plan(env)
+        answers = [TITLE, "Ringsjöskolan, Höörs kommun", "Arbetslag 7–9 och elevhälsoteamet"]
+        for answer in answers:  # no waiting for the bot in between
+            assert (await env.teacher.say(answer)).status == 200
+        await env.settle()
+        [plan] = await env.runtime.conversation.summaries(teacher_ref(env))
+        history = await env.runtime.database.store.history(plan.id)
+        assert [a.value.text for a in history] == answers
+        assert heading_of(env.teacher.bot_messages()[-1]) == "Nulägesanalys"
+
+
+async def test_an_edited_message_is_explained_and_the_bots_own_edits_ignored(
+    tmp_path: Path,
+) -> None:
+    async with slack_app(tmp_path) as env:
+        teacher = env.teacher
+        await start_plan(env)
+        await env.say(TITLE)
+        edit = {
+            "type": "message",
+            "subtype": "message_changed",
+            "channel": teacher.channel,
+            "channel_type": "im",
+            "hidden": True,
+            "ts": "1700000009.000200",
+            "message": {"type": "message", "user": teacher.user_id, "text": "Ny titel"},
+            "previous_message": {"type": "message", "user": teacher.user_id, "text": TITLE},
+        }
+        own = {
+            **edit,
+            "message": {"type": "message", "user": BOT_USER_ID, "bot_id": BOT_ID, "text": "x"},
+            "previous_message": {"type": "message", "user": BOT_USER_ID, "text": "y"},
+        }
+        before = len(teacher.bot_messages())
+        await teacher.post_event(own)
+        await env.settle()
+        assert len(teacher.bot_messages()) == before
+        await teacher.post_event(edit)
+        await env.settle()
+        replies = teacher.bot_messages()[before:]
+        assert "ändrade ett tidigare meddelande" in replies[0].visible_text()
+        [plan] = await env.runtime.conversation.summaries(teacher_ref(env))
+        assert plan.title == TITLE and plan.answered == 1
+
+
+async def test_rate_limited_posts_are_sent_again(tmp_path: Path) -> None:
+    async with slack_app(tmp_path) as env:
+        env.fake.fail_next["chat.postMessage"] = "ratelimited"
+        await start_plan(env)
+        errors = [c.error for c in env.fake.calls_to("chat.postMessage")]
+        assert errors[0] == "ratelimited" and errors.count("ratelimited") == 1
+        texts = [m.visible_text() for m in env.teacher.bot_messages()]
+        assert len(texts) == len(set(texts)) == len(errors) - 1  # each message once
+        assert heading_of(env.teacher.bot_messages()[-1]) == "Insatsens namn"
+
+
+async def test_a_failed_upload_is_explained_in_the_dm(tmp_path: Path) -> None:
+    async with slack_app(tmp_path) as env:
+        await start_plan(env)
+        await env.say(TITLE)
+        env.fake.fail_next["files.completeUploadExternal"] = "file_uploads_disabled"
+        replies = await env.say("exportera")
+        assert env.teacher.files() == []
+        assert any("files:write" in m.visible_text() for m in replies)
+        assert heading_of(replies[-1]) == "Skola/enhet"

@@ -74,6 +74,7 @@ def upgrade() -> None:
         ),
     )
     op.create_index("ix_answers_plan_id_id", "answers", ["plan_id", "id"])
+    op.create_index("ix_answers_plan_id_path_id", "answers", ["plan_id", "path", "id"])
     op.create_table(
         "processed_keys",
         sa.Column("key", sa.String(255), nullable=False),
@@ -85,6 +86,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("processed_keys")
+    op.drop_index("ix_answers_plan_id_path_id", table_name="answers")
     op.drop_index("ix_answers_plan_id_id", table_name="answers")
     op.drop_table("answers")
     op.drop_index("ix_plans_user_id", table_name="plans")

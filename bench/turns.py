@@ -1,0 +1,334 @@
+"""Durable chat turns per second: N simulated teachers answering the handlingsplan.
+
+    python bench/turns.py --teachers 100 1000 10000 [--db sqlite|postgres] [--profile]
+
+What one *turn* is: one `Conversation.handle(inbound)` on the real engine and the real store
+(`storage.db.open_database(url).store`) with the real renderer (`exports.docx.render_document`):
+load the teacher's snapshot, run the engine step, commit answer + cursor + version + idempotency
+key in one transaction. Turns run one after another, so every answer is committed before the
+next turn starts, as a chat platform delivering to one worker would see it.
+
+The order is round-robin: every teacher starts (/start creates the plan), then each teacher's
+next answer in turn, teacher 0, 1, ..., N-1, 0, 1, ... A teacher's last planning answer
+completes the plan, and the engine then sends the finished .docx within that turn (rendered
+in `Conversation._with_document`); those turns are reported separately too.
+
+For large N not every plan is completed: after all N have started, at most `--answers`
+(default 20,000) answer turns are run, spread round-robin over all teachers, so with 10,000
+teachers each gives 2 answers. The figures printed per N:
+
+- starts/s, and answer turns/s (durable), with p50/p99 latency (ms) per answer turn, with
+  and without the turns that render the finished document;
+- throughput of the first and the last 10 % of answer turns (does it drop as data grows?);
+- stored plans and answer rows;
+- export: rendering one complete plan as .docx (median of 5), and a `/exportera` turn.
+
+Default database: a fresh SQLite file in a temporary directory. `--db postgres` creates a
+fresh database on postgresql://postgres@127.0.0.1:5432 (named planbot_bench_<pid>) and drops it
+afterwards. `--profile` runs cProfile over the answer turns of the largest N and prints the
+functions with the most cumulative and own time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import datetime as dt
+import io
+import os
+import pstats
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from dialogs.messages import Messages
+from dialogs.service import Conversation
+from dialogs.template import load_templates
+from dialogs.types import Inbound, InboundKind, Outbound, PlanStatus, UserRef
+from exports.docx import render_document
+from storage.db import Database, open_database
+
+PG_SERVER = "postgresql+asyncpg://postgres@127.0.0.1:5432"
+PG_ADMIN_DB = "test"
+
+# One plan written from seed 001 and the template's examples, in question order.
+ANSWERS: tuple[str, ...] = (
+    "Tidig uppföljning av frånvaro i åk 7",
+    "Ringsjöskolan, Höörs kommun",
+    "Arbetslag 7–9 och elevhälsoteamet",
+    "Närvarostatistiken för ht-25 visar att 14 % av eleverna i åk 7 har mer än 10 % frånvaro, "
+    "främst på måndagar och under idrottslektionerna. Mentorerna beskriver att ströfrånvaron "
+    "ofta inte följs upp förrän den blivit omfattande.",
+    "Andelen elever i åk 7 med mer än 10 % frånvaro ska minska till under 8 % till vt-27. "
+    "Tecken: all ströfrånvaro följs upp inom en vecka och fler elever kommer i tid på måndagar.",
+    "Mentorerna kontaktar vårdnadshavare samma dag vid ogiltig frånvaro och har ett kort samtal "
+    "med eleven dagen efter. Frånvaron stäms av varje vecka i arbetslaget.",
+    "Alla elever i åk 7, särskilt de med upprepad ströfrånvaro.",
+    "Mentorerna ringer hem, kuratorn håller i elevsamtalen och rektor följer upp i "
+    "arbetslagsmötet. Vi samverkar med socialtjänstens fältgrupp.",
+    "Varje skoldag vid första lektionen och en avstämning varje måndag i arbetslaget.",
+    "30 minuter planeringstid i veckan för mentorerna och stöd av kuratorn.",
+    "ht-26 – vt-27",
+    "Ny närvarostatistik för åk 7 tas ut i maj och jämförs med ht-25. Mentorerna för korta "
+    "samtal med fem elever var, och vi diskuterar resultaten i personalgruppen.",
+    "20 maj 2027",
+    "Mentorerna i åk 7 tillsammans med kuratorn.",
+)
+
+
+@dataclass
+class Figures:
+    teachers: int
+    start_seconds: float = 0.0
+    answer_seconds: float = 0.0
+    latencies: list[float] = field(default_factory=list)  # seconds, per answer turn
+    with_document: list[bool] = field(default_factory=list)  # the turn sent the .docx
+    plans: int = 0
+    answer_rows: int = 0
+    completed: int = 0
+    render_ms: float = 0.0
+    export_turn_ms: float = 0.0
+
+
+def teacher(i: int) -> UserRef:
+    return UserRef(channel="bench", external_id=f"teacher-{i:05d}", display_name=f"Lärare {i}")
+
+
+class Turns:
+    """Numbered inbounds, so every turn has its own idempotency key."""
+
+    def __init__(self) -> None:
+        self.n = 0
+
+    def text(self, user: UserRef, text: str) -> Inbound:
+        self.n += 1
+        return Inbound(user=user, kind=InboundKind.TEXT, key=f"bench:{self.n}", text=text)
+
+    def start(self, user: UserRef) -> Inbound:
+        self.n += 1
+        return Inbound(user=user, kind=InboundKind.START, key=f"bench:{self.n}")
+
+
+def has_document(outs: list[Outbound]) -> bool:
+    return any(o.document is not None for o in outs)
+
+
+async def run(
+    conversation: Conversation,
+    database: Database,
+    teachers: int,
+    max_answers: int,
+    profiler: cProfile.Profile | None,
+) -> Figures:
+    figures = Figures(teachers)
+    turns = Turns()
+    users = [teacher(i) for i in range(teachers)]
+
+    t0 = time.perf_counter()
+    for user in users:
+        outs = await conversation.handle(turns.start(user))
+        assert any(o.is_question for o in outs), outs
+    figures.start_seconds = time.perf_counter() - t0
+
+    total = min(max_answers, teachers * len(ANSWERS))
+    if profiler is not None:
+        profiler.enable()
+    t0 = time.perf_counter()
+    for k in range(total):
+        user = users[k % teachers]
+        answer = ANSWERS[k // teachers]
+        began = time.perf_counter()
+        outs = await conversation.handle(turns.text(user, answer))
+        figures.latencies.append(time.perf_counter() - began)
+        figures.with_document.append(has_document(outs))
+    figures.answer_seconds = time.perf_counter() - t0
+    if profiler is not None:
+        profiler.disable()
+
+    # Export: complete teacher 0's plan (if the run did not), then time the rendering.
+    given = (total - 1) // teachers + 1 if total else 0
+    for answer in ANSWERS[given:]:
+        await conversation.handle(turns.text(users[0], answer))
+    snapshot = await database.store.load(users[0], key="")
+    plan = next(iter(snapshot.plans.values()))
+    assert plan.status is PlanStatus.PLANNED, plan.status
+    template = conversation.templates[plan.template_id]
+    now = dt.datetime.now(dt.UTC)
+    times = []
+    for _ in range(5):
+        began = time.perf_counter()
+        document = render_document(template, plan, draft=False, now=now)
+        times.append(time.perf_counter() - began)
+    assert document.data.startswith(b"PK")
+    figures.render_ms = statistics.median(times) * 1000
+    began = time.perf_counter()
+    outs = await conversation.handle(turns.text(users[0], "/exportera"))
+    figures.export_turn_ms = (time.perf_counter() - began) * 1000
+    assert has_document(outs)
+
+    figures.plans, figures.answer_rows, figures.completed = await count_rows(database)
+    return figures
+
+
+async def count_rows(database: Database) -> tuple[int, int, int]:
+    from sqlalchemy import func, select
+
+    from storage.models import answers, plans
+
+    async with database.engine.connect() as conn:
+        n_plans = (await conn.execute(select(func.count()).select_from(plans))).scalar_one()
+        n_answers = (await conn.execute(select(func.count()).select_from(answers))).scalar_one()
+        n_done = (
+            await conn.execute(
+                select(func.count())
+                .select_from(plans)
+                .where(plans.c.status != PlanStatus.IN_PROGRESS.value)
+            )
+        ).scalar_one()
+    return int(n_plans), int(n_answers), int(n_done)
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def report(f: Figures) -> None:
+    ms = 1000
+    n = len(f.latencies)
+    plain = [t for t, doc in zip(f.latencies, f.with_document, strict=True) if not doc]
+    documents = [t for t, doc in zip(f.latencies, f.with_document, strict=True) if doc]
+    # Growth check on the turns without a document (in round-robin order the completing
+    # turns all come last and would hide any change in the store's cost).
+    tenth = max(1, len(plain) // 10)
+    first = tenth / sum(plain[:tenth])
+    last = tenth / sum(plain[-tenth:])
+    print(f"── {f.teachers:,} teachers ──")
+    print(
+        f"  starts            {f.teachers:>8,} in {f.start_seconds:6.2f} s "
+        f"= {f.teachers / f.start_seconds:7.0f} /s"
+    )
+    print(
+        f"  answer turns      {n:>8,} in {f.answer_seconds:6.2f} s "
+        f"= {n / f.answer_seconds:7.0f} durable turns/s"
+        f"   (without the .docx turns: {len(plain) / sum(plain):5.0f} /s)"
+    )
+    print(
+        f"  latency (all)     p50 {percentile(f.latencies, 0.5) * ms:6.2f} ms   "
+        f"p99 {percentile(f.latencies, 0.99) * ms:6.2f} ms   "
+        f"max {max(f.latencies) * ms:6.2f} ms"
+    )
+    print(
+        f"  latency (no docx) p50 {percentile(plain, 0.5) * ms:6.2f} ms   "
+        f"p99 {percentile(plain, 0.99) * ms:6.2f} ms"
+    )
+    if documents:
+        print(
+            f"  completing turns  {len(documents):>8,} (send the .docx)   "
+            f"p50 {percentile(documents, 0.5) * ms:6.2f} ms"
+        )
+    print(
+        f"  first 10 %        {first:7.0f} turns/s   last 10 % {last:7.0f} turns/s   "
+        f"({(last / first - 1) * 100:+.0f} %, turns without .docx)"
+    )
+    print(
+        f"  stored            {f.plans:,} plans ({f.completed:,} planerade), "
+        f"{f.answer_rows:,} answer rows"
+    )
+    print(
+        f"  export            render_document {f.render_ms:6.1f} ms   "
+        f"/exportera turn {f.export_turn_ms:6.1f} ms"
+    )
+    sys.stdout.flush()
+
+
+@asynccontextmanager
+async def fresh_database(kind: str, teachers: int) -> AsyncIterator[Database]:
+    if kind == "sqlite":
+        with tempfile.TemporaryDirectory(prefix="planbot-bench-") as tmp:
+            database = await open_database(f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}")
+            try:
+                yield database
+            finally:
+                await database.close()
+        return
+    import asyncpg  # type: ignore[import-untyped]
+
+    name = f"planbot_bench_{os.getpid()}_{teachers}"
+    admin_dsn = f"postgresql://postgres@127.0.0.1:5432/{PG_ADMIN_DB}"
+    admin = await asyncpg.connect(admin_dsn)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    try:
+        database = await open_database(f"{PG_SERVER}/{name}")
+        try:
+            yield database
+        finally:
+            await database.close()
+    finally:
+        admin = await asyncpg.connect(admin_dsn)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
+
+
+async def main_async(args: argparse.Namespace) -> None:
+    templates = load_templates(language="sv")
+    messages = Messages.load("sv")
+    print(
+        f"planbot bench: {args.db}, python {sys.version.split()[0]}, {os.cpu_count()} cpu, "
+        f"at most {args.answers:,} answer turns per run"
+    )
+    largest = max(args.teachers)
+    for teachers in args.teachers:
+        async with fresh_database(args.db, teachers) as database:
+            conversation = Conversation(
+                database.store, templates, render_document, messages=messages
+            )
+            profiler = cProfile.Profile() if args.profile and teachers == largest else None
+            figures = await run(conversation, database, teachers, args.answers, profiler)
+            report(figures)
+            if profiler is not None:
+                print_profile(profiler, args.profile_lines)
+
+
+def print_profile(profiler: cProfile.Profile, lines: int) -> None:
+    for order in ("cumulative", "tottime"):
+        out = io.StringIO()
+        stats = pstats.Stats(profiler, stream=out)
+        stats.sort_stats(order).print_stats(lines)
+        print(f"\n── cProfile, answer turns, by {order} ──")
+        print(out.getvalue())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--teachers", type=int, nargs="+", default=[100, 1000, 10000])
+    parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument(
+        "--answers",
+        type=int,
+        default=20_000,
+        help="at most this many answer turns per run, spread round-robin (default 20,000)",
+    )
+    parser.add_argument("--profile", action="store_true", help="cProfile the largest run")
+    parser.add_argument("--profile-lines", type=int, default=40)
+    asyncio.run(main_async(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,479 @@
+"""The Telegram channel: python-telegram-bot 22 in front of the `Conversation`.
+
+Update → Inbound → `Conversation.handle` → [Outbound] → Telegram messages. Nothing here knows
+what a plan is; this file only translates:
+
+- private text → TEXT ("/start" → START; "/hjalp@planbot" → "/hjalp"), a pressed button →
+  CHOICE, a photo/sticker/voice/... or an edited old message → UNSUPPORTED. The idempotency key
+  is the update_id, so a webhook call Telegram re-delivers changes nothing.
+- groups and channels get one line asking the teacher to write privately; the engine never
+  sees them.
+- an Outbound becomes HTML (heading bold, note and progress in italics, every text escaped),
+  split so no message passes 4,096 characters, its choices an inline keyboard on the last
+  part. A pressed button's keyboard is removed at once, so it cannot be pressed twice; a
+  `notice` answering a press becomes the callback answer (the small toast) instead of a message.
+- a document comes with the "sending a file…" chat action while it is rendered.
+
+Updates are processed one at a time (PTB's default, `concurrent_updates(False)`), which keeps
+one chat's messages in order. Several processes behind one webhook share the database, so they
+need the same PLANBOT_TELEGRAM_WEBHOOK_SECRET (without it each start makes up its own).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import html
+import logging
+import re
+import secrets
+import sys
+import warnings
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
+from typing import Any, TypeAlias, TypeVar
+from urllib.parse import urlsplit
+
+from telegram import (
+    Bot,
+    BotCommand,
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputFile,
+    LinkPreviewOptions,
+    Message,
+    Update,
+)
+from telegram.constants import ChatAction, ChatType, ParseMode
+from telegram.error import (
+    BadRequest,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
+from telegram.ext import Application, ContextTypes, TypeHandler
+from telegram.warnings import PTBDeprecationWarning
+
+from bot.app import Runtime, start_runtime
+from bot.settings import Settings
+from bot.textsplit import split_text
+from dialogs.messages import Messages
+from dialogs.service import Conversation
+from dialogs.types import Choice, Inbound, InboundKind, Outbound, UserRef
+
+log = logging.getLogger(__name__)
+
+TelegramApp: TypeAlias = "Application[Any, Any, Any, Any, Any, Any]"
+T = TypeVar("T")
+
+MESSAGE_LIMIT = 4096  # characters of a message, after entity parsing
+CALLBACK_DATA_LIMIT = 64  # bytes
+CALLBACK_ANSWER_LIMIT = 200  # characters of the toast answering a pressed button
+SHORT_LABEL = 14  # buttons this short go two to a row
+FLOOD_ATTEMPTS = 3  # Telegram's "retry after N seconds": wait and send again, this often
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "channel_post"]
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+
+# Which attribute of a Message says what arrived instead of text, in the engine's words.
+MEDIA_ATTRIBUTES: tuple[tuple[str, str], ...] = (
+    ("photo", "photo"),
+    ("sticker", "sticker"),
+    ("voice", "voice"),
+    ("audio", "audio"),
+    ("animation", "video"),  # before "document": a GIF carries both
+    ("video", "video"),
+    ("video_note", "video"),
+    ("document", "document"),
+    ("venue", "location"),
+    ("location", "location"),
+    ("contact", "contact"),
+)
+_COMMAND_MENTION = re.compile(r"^(/[^\s@]+)@\S+")
+
+
+# --------------------------------------------------------------------------- inbound
+
+
+def telegram_user(update: Update) -> UserRef | None:
+    user = update.effective_user
+    if user is None or user.is_bot:
+        return None
+    return UserRef(channel="telegram", external_id=str(user.id), display_name=user.full_name)
+
+
+def strip_bot_mention(text: str) -> str:
+    """ "/hjalp@planbot_bot rest" → "/hjalp rest": Telegram appends the bot's name to commands
+    picked from the menu in some clients."""
+    return _COMMAND_MENTION.sub(r"\1", text, count=1)
+
+
+def inbound_from_message(message: Message, user: UserRef, key: str) -> Inbound:
+    if message.text is not None:
+        text = strip_bot_mention(message.text)
+        if text.split(maxsplit=1)[:1] == ["/start"]:
+            return Inbound(user=user, kind=InboundKind.START, key=key)
+        return Inbound(user=user, kind=InboundKind.TEXT, key=key, text=text)
+    media = next((name for attr, name in MEDIA_ATTRIBUTES if getattr(message, attr)), "other")
+    return Inbound(user=user, kind=InboundKind.UNSUPPORTED, key=key, media=media)
+
+
+# --------------------------------------------------------------------------- outbound
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """One Telegram message: HTML text and, on the last part of an Outbound, its keyboard."""
+
+    html: str
+    keyboard: InlineKeyboardMarkup | None = None
+
+
+def telegram_length(text: str) -> int:
+    """Length as Telegram counts it (UTF-16 code units). Measured on the HTML source, which is
+    never shorter than the parsed text, so a message that fits here fits on Telegram."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def escape(text: str) -> str:
+    return html.escape(text, quote=False)
+
+
+def _fitting(plain: str, wrap: Callable[[str], str], limit: int) -> list[str]:
+    """Split plain text at paragraph, line, then word boundaries so that every piece, once
+    escaped and wrapped in its tags, is at most `limit` long."""
+    size = limit
+    while True:
+        pieces = [p for p in split_text(plain, size) if p.strip()]
+        rendered = [wrap(p) for p in pieces]
+        if all(telegram_length(r) <= limit for r in rendered):
+            return rendered
+        size = max(1, size * 3 // 4)
+
+
+def keyboard(choices: Sequence[Choice]) -> InlineKeyboardMarkup | None:
+    if not choices:
+        return None
+    buttons = [
+        InlineKeyboardButton(choice.label, callback_data=callback_data(choice.value))
+        for choice in choices
+    ]
+    per_row = 2 if all(len(c.label) <= SHORT_LABEL for c in choices) else 1
+    return InlineKeyboardMarkup([buttons[i : i + per_row] for i in range(0, len(buttons), per_row)])
+
+
+def callback_data(value: str) -> str:
+    """The engine keeps values within Telegram's 64 bytes; should one slip through, trim it
+    (the engine then reads it as a stale button) rather than lose the whole message."""
+    raw = value.encode("utf-8")
+    if 1 <= len(raw) <= CALLBACK_DATA_LIMIT:
+        return value
+    log.warning("callback_data over %d bytes trimmed: %r", CALLBACK_DATA_LIMIT, value)
+    return raw[:CALLBACK_DATA_LIMIT].decode("utf-8", errors="ignore") or "-"
+
+
+def render(out: Outbound, messages: Messages, limit: int = MESSAGE_LIMIT) -> list[Rendered]:
+    """An Outbound as Telegram messages: progress, heading, the body's paragraphs, the note,
+    packed into as few messages as fit; split only between paragraphs unless one paragraph is
+    itself too long. The keyboard goes on the last message."""
+
+    def italic(s: str) -> str:
+        return f"<i>{escape(s)}</i>"
+
+    def bold(s: str) -> str:
+        return f"<b>{escape(s)}</b>"
+
+    atoms: list[tuple[str, str]] = []  # (separator before, html fragment that fits alone)
+
+    def add(text: str | None, wrap: Callable[[str], str], separator: str) -> None:
+        for paragraph in (text or "").split("\n\n"):
+            for i, piece in enumerate(_fitting(paragraph, wrap, limit)):
+                atoms.append((separator if i == 0 else "\n", piece))
+
+    add(out.progress, italic, "\n")
+    add(out.heading, bold, "\n")
+    add(out.text, escape, "\n\n")
+    add(out.note, italic, "\n\n")
+    if not atoms and out.choices:
+        atoms.append(("", escape(messages("telegram.choose"))))
+
+    texts: list[str] = []
+    for separator, atom in atoms:
+        if texts and telegram_length(texts[-1] + separator + atom) <= limit:
+            texts[-1] += separator + atom
+        else:
+            texts.append(atom)
+    parts = [Rendered(text) for text in texts]
+    markup = keyboard(out.choices)
+    if parts and markup is not None:
+        parts[-1] = Rendered(parts[-1].html, markup)
+    return parts
+
+
+async def patiently(call: Callable[[], Awaitable[T]]) -> T:
+    """Make a Bot API call, waiting out Telegram's flood control (429 "retry after N").
+    Messages of one answer go out in a burst; losing one because of it is not acceptable."""
+    for attempt in range(1, FLOOD_ATTEMPTS + 1):
+        try:
+            return await call()
+        except RetryAfter as exc:
+            if attempt == FLOOD_ATTEMPTS:
+                raise
+            with warnings.catch_warnings():  # PTB 22 warns about int vs timedelta here
+                warnings.simplefilter("ignore", PTBDeprecationWarning)
+                wait = exc.retry_after
+            seconds = wait.total_seconds() if isinstance(wait, dt.timedelta) else float(wait)
+            log.warning("flood control: waiting %.0f s before sending again", seconds)
+            await asyncio.sleep(seconds)
+    raise AssertionError("unreachable")
+
+
+# --------------------------------------------------------------------------- the channel
+
+
+class TelegramChannel:
+    """The handler PTB calls for every update, and the start/stop hooks around it."""
+
+    def __init__(self, settings: Settings, runtime: Runtime | None, messages: Messages) -> None:
+        self.settings = settings
+        self.runtime = runtime
+        self.owns_runtime = runtime is None
+        self.msg = messages
+
+    @property
+    def conversation(self) -> Conversation:
+        if self.runtime is None:
+            raise RuntimeError("the runtime starts in post_init; the application is not running")
+        return self.runtime.conversation
+
+    async def post_init(self, app: TelegramApp) -> None:
+        if self.runtime is None:
+            self.runtime = await start_runtime(self.settings)
+        commands = [
+            BotCommand(command.lstrip("/"), description[:256])
+            for command, description in self.conversation.command_menu()
+        ]
+        await app.bot.set_my_commands(commands)
+
+    async def post_shutdown(self, app: TelegramApp) -> None:
+        if self.runtime is not None and self.owns_runtime:
+            await self.runtime.close()
+            self.runtime = None
+
+    async def on_update(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if not isinstance(update, Update):
+            return
+        try:
+            await self._dispatch(update, context)
+        except Exception:
+            log.exception("update %s failed", update.update_id)
+            chat = update.effective_chat
+            if chat is not None and chat.type == ChatType.PRIVATE:
+                await self._say(context, chat.id, self.msg("telegram.error"))
+
+    async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        log.error("Telegram error: %s", context.error, exc_info=context.error)
+
+    async def _dispatch(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        chat = update.effective_chat
+        user = telegram_user(update)
+        if chat is None:
+            return
+        if chat.type != ChatType.PRIVATE:
+            await self._not_private(update, context, chat.id)
+            return
+        if user is None:
+            return
+        key = f"telegram:{update.update_id}"
+        if update.callback_query is not None:
+            await self._on_button(update.callback_query, user, key, context)
+        elif update.edited_message is not None:
+            inbound = Inbound(user=user, kind=InboundKind.UNSUPPORTED, key=key, media="edited")
+            await self._converse(inbound, chat.id, context)
+        elif update.message is not None:
+            inbound = inbound_from_message(update.message, user, key)
+            await self._converse(inbound, chat.id, context)
+
+    async def _not_private(
+        self, update: Update, context: ContextTypes.DEFAULT_TYPE, chat_id: int
+    ) -> None:
+        text = self.msg("telegram.private_only", bot=context.bot.username or "")
+        if update.callback_query is not None:
+            await update.callback_query.answer(text[:CALLBACK_ANSWER_LIMIT])
+        elif update.message is not None or update.channel_post is not None:
+            await self._say(context, chat_id, text)
+
+    async def _on_button(
+        self,
+        query: CallbackQuery,
+        user: UserRef,
+        key: str,
+        context: ContextTypes.DEFAULT_TYPE,
+    ) -> None:
+        message = query.message
+        chat_id = message.chat.id if message is not None else query.from_user.id
+        if isinstance(message, Message) and message.reply_markup is not None:
+            # Gone at once, so the same button cannot be pressed twice.
+            try:
+                await query.edit_message_reply_markup(reply_markup=None)
+            except BadRequest as exc:  # already gone ("message is not modified"), too old
+                log.debug("keyboard of %s not removed: %s", message.message_id, exc)
+        answered = False
+        try:
+            inbound = Inbound(user=user, kind=InboundKind.CHOICE, key=key, choice=query.data or "")
+            outs = await self.conversation.handle(
+                inbound, before_document=self._upload_action(context, chat_id)
+            )
+            notice = next((o for o in outs if o.notice), None)
+            toast = notice.text[:CALLBACK_ANSWER_LIMIT] if notice is not None else None
+            await query.answer(toast)
+            answered = True
+            await self._send(context, chat_id, [o for o in outs if o is not notice])
+        finally:
+            if not answered:
+                await self._answer_quietly(query)
+
+    async def _converse(
+        self, inbound: Inbound, chat_id: int, context: ContextTypes.DEFAULT_TYPE
+    ) -> None:
+        outs = await self.conversation.handle(
+            inbound, before_document=self._upload_action(context, chat_id)
+        )
+        await self._send(context, chat_id, outs)
+
+    def _upload_action(
+        self, context: ContextTypes.DEFAULT_TYPE, chat_id: int
+    ) -> Callable[[], Awaitable[None]]:
+        async def before_document() -> None:
+            try:
+                await context.bot.send_chat_action(chat_id, ChatAction.UPLOAD_DOCUMENT)
+            except TelegramError as exc:  # only a courtesy; the document still goes out
+                log.warning("chat action failed: %s", exc)
+
+        return before_document
+
+    async def _send(
+        self, context: ContextTypes.DEFAULT_TYPE, chat_id: int, outs: Sequence[Outbound]
+    ) -> None:
+        bot = context.bot
+        for out in outs:
+            for part in render(out, self.msg):
+                await patiently(
+                    partial(
+                        bot.send_message,
+                        chat_id,
+                        part.html,
+                        parse_mode=ParseMode.HTML,
+                        reply_markup=part.keyboard,
+                        link_preview_options=NO_PREVIEW,
+                    )
+                )
+            if out.document is not None:
+                upload = InputFile(out.document.data, filename=out.document.filename)
+                await patiently(partial(bot.send_document, chat_id, upload))
+
+    async def _say(self, context: ContextTypes.DEFAULT_TYPE, chat_id: int, text: str) -> None:
+        try:
+            await context.bot.send_message(chat_id, escape(text), parse_mode=ParseMode.HTML)
+        except TelegramError as exc:
+            log.warning("could not tell chat %s: %s", chat_id, exc)
+
+    @staticmethod
+    async def _answer_quietly(query: CallbackQuery) -> None:
+        try:
+            await query.answer()
+        except TelegramError as exc:
+            log.debug("callback %s not answered: %s", query.id, exc)
+
+
+# --------------------------------------------------------------------------- entry points
+
+
+def build_application(settings: Settings, runtime: Runtime | None = None) -> TelegramApp:
+    """The PTB Application for these settings. Without `runtime`, one is started in
+    post_init and closed in post_shutdown (which `run_polling`/`run_webhook` call)."""
+    messages = Messages.load(settings.language)
+    channel = TelegramChannel(settings, runtime, messages)
+    app = (
+        Application.builder()
+        .token(settings.telegram_token)
+        .base_url(settings.telegram_api_url)
+        .base_file_url(settings.telegram_file_url)
+        .concurrent_updates(False)
+        .post_init(channel.post_init)
+        .post_shutdown(channel.post_shutdown)
+        .build()
+    )
+    app.add_handler(TypeHandler(Update, channel.on_update))
+    app.add_error_handler(channel.on_error)
+    return app
+
+
+def run(
+    settings: Settings,
+    *,
+    webhook_url: str | None = None,
+    port: int | None = None,
+    listen: str = "127.0.0.1",
+) -> int:
+    """`planbot telegram`: long polling, or a webhook with a secret token. The exit code."""
+    messages = Messages.load(settings.language)
+    if not settings.telegram_token.strip():
+        print(messages("telegram.token_missing"), file=sys.stderr)
+        return 2
+    _configure_logging()
+    problem = asyncio.run(_check_token(settings, messages))
+    if problem is not None:
+        print(problem[1], file=sys.stderr)
+        return problem[0]
+    app = build_application(settings)
+    try:
+        if webhook_url:
+            secret = settings.telegram_webhook_secret or secrets.token_urlsafe(32)
+            app.run_webhook(
+                listen=listen,
+                port=port or 8443,
+                url_path=urlsplit(webhook_url).path.lstrip("/"),
+                webhook_url=webhook_url,
+                secret_token=secret,
+                allowed_updates=ALLOWED_UPDATES,
+            )
+        else:
+            app.run_polling(allowed_updates=ALLOWED_UPDATES)
+    except InvalidToken:
+        print(messages("telegram.token_rejected"), file=sys.stderr)
+        return 2
+    except TelegramError as exc:
+        print(messages("telegram.setup_failed", reason=str(exc)), file=sys.stderr)
+        return 1
+    return 0
+
+
+async def _check_token(settings: Settings, messages: Messages) -> tuple[int, str] | None:
+    """Ask Telegram who the bot is before starting, so a wrong token or an unreachable API is
+    one line for the operator (exit code, text) rather than PTB's retry-loop traceback."""
+    bot = Bot(
+        settings.telegram_token,
+        base_url=settings.telegram_api_url,
+        base_file_url=settings.telegram_file_url,
+    )
+    try:
+        async with bot:
+            return None
+    except InvalidToken:
+        return 2, messages("telegram.token_rejected")
+    except NetworkError as exc:
+        return 1, messages("telegram.unreachable", url=settings.telegram_api_url, reason=str(exc))
+    except TelegramError as exc:
+        return 1, messages("telegram.setup_failed", reason=str(exc))
+
+
+def _configure_logging() -> None:
+    if not logging.getLogger().handlers:
+        logging.basicConfig(
+            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
+    # httpx logs every request URL at INFO, and the URL holds the bot token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
