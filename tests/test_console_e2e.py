@@ -29,6 +29,7 @@ from docx.text.paragraph import Paragraph
 
 from dialogs.dates import describe_period, parse_when
 from dialogs.template import Question, load_templates
+from tests.channel_prompts import handlingsplan_only
 
 TIMEOUT = 15.0  # seconds to wait for one reply; a healthy turn takes milliseconds
 
@@ -97,6 +98,7 @@ class Chat:
         self.home = home
         env = {k: v for k, v in os.environ.items() if not k.startswith(("PLANBOT_", "XDG_"))}
         env.update(HOME=str(home), PYTHONIOENCODING="utf-8", PYTHONUNBUFFERED="1")
+        env.update(PLANBOT_PROMPTS_DIR=str(handlingsplan_only()))
         self.proc = subprocess.Popen(
             [
                 sys.executable,

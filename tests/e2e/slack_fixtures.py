@@ -19,6 +19,7 @@ from bot.app import Runtime, start_runtime
 from bot.settings import Settings
 from bot.slack import EVENTS_PATH, SlackAdapter
 from dialogs.template import Template, load_templates
+from tests.channel_prompts import handlingsplan_only
 from tests.e2e.slack_fake import (
     APP_TOKEN,
     BOT_TOKEN,
@@ -38,6 +39,7 @@ def slack_settings(database: Path, fake: SlackFake) -> Settings:
         slack_bot_token=BOT_TOKEN,
         slack_app_token=APP_TOKEN,
         slack_signing_secret=SIGNING_SECRET,
+        prompts_dir=handlingsplan_only(),
     )
 
 

@@ -22,6 +22,7 @@ import pytest_asyncio
 
 from bot.settings import Settings
 from bot.telegram import ALLOWED_UPDATES, TelegramApp, build_application
+from tests.channel_prompts import handlingsplan_only
 from tests.e2e.telegram_emulator import Json, TelegramEmulator
 
 PLANBOT = Path(sys.executable).with_name("planbot")
@@ -44,7 +45,7 @@ def bot_settings(emulator: TelegramEmulator, database_url: str, **extra: Any) ->
         telegram_api_url=emulator.base_url,
         telegram_file_url=emulator.base_file_url,
         database_url=database_url,
-        **extra,
+        **{"prompts_dir": handlingsplan_only(), **extra},
     )
 
 
@@ -100,6 +101,7 @@ class BotProcess:
             PLANBOT_TELEGRAM_API_URL=self.emulator.base_url,
             PLANBOT_TELEGRAM_FILE_URL=self.emulator.base_file_url,
             PLANBOT_DATABASE_URL=self.database_url,
+            PLANBOT_PROMPTS_DIR=str(handlingsplan_only()),
             PYTHONUNBUFFERED="1",
         )
         env.update(extra)
