@@ -644,7 +644,7 @@ class Engine:
                         where=self._frame_title(slot.trail[:depth]) if where else "",
                     ),
                     text="\n\n".join(
-                        f"{s.question.label if s.question else s.label}:\n"
+                        f"{(s.question.short or s.question.label) if s.question else s.label}:\n"
                         f"{self._shown(plan.answers[s.path])}"
                         for s in here
                     ),
