@@ -199,9 +199,20 @@ class Engine:
         if plan is None and unfinished:
             plan = max(unfinished, key=lambda p: p.updated_at)
             ctx.user_state["active"] = plan.id
+        if plan is None and ctx.plans:
+            self._say(ctx, "welcome.back.heading")
+            self._plans_menu(ctx)
+            return
         if plan is None:
             self._say(ctx, "welcome.first")
             self._new_plan_menu(ctx)
+            return
+        if plan.status is not PlanStatus.IN_PROGRESS:
+            self._say(ctx, "welcome.back.heading")
+            if plan.status is PlanStatus.PLANNED and self._followup_due(plan, ctx.today):
+                self._offer_followup(ctx, plan)
+            else:
+                self._prompt(ctx)
             return
         template = self._template(plan)
         answered, total = self._counts(template, plan)
@@ -1349,7 +1360,8 @@ class Engine:
         if value.items:
             return "\n".join(f"• {item}" for item in value.items)
         if value.start is not None and value.end is not None:
-            return f"{value.text} ({dates.describe_period(value.start, value.end)})"
+            written = dates.describe_period(value.start, value.end)
+            return value.text if written == value.text else f"{value.text} ({written})"
         return value.text
 
 
