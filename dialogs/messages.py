@@ -28,7 +28,7 @@ class Messages:
     def load(cls, language: str = "sv", directory: Path = PROMPTS_DIR / "messages") -> Messages:
         """The texts of one language; read once per process and directory (they are data
         that does not change while the bot runs)."""
-        return _load(cls, language, directory.resolve())
+        return _load(language, directory.resolve())
 
     @classmethod
     def read(cls, language: str, directory: Path) -> Messages:
@@ -63,5 +63,5 @@ class Messages:
 
 
 @lru_cache(maxsize=8)
-def _load(cls: type[Messages], language: str, directory: Path) -> Messages:
-    return cls.read(language, directory)
+def _load(language: str, directory: Path) -> Messages:
+    return Messages.read(language, directory)
