@@ -30,6 +30,7 @@ earlier prompt (a double press, an old message) changes nothing and gets a short
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import uuid
 import zlib
@@ -109,6 +110,7 @@ class Engine:
             raise ValueError("the engine needs at least one template")
         self.templates = templates
         self.msg = messages
+        self._slot_cache: dict[tuple[Any, ...], list[Slot]] = {}
 
     # ------------------------------------------------------------------ public API
 
@@ -152,10 +154,16 @@ class Engine:
     # ------------------------------------------------------------------ plumbing
 
     def _ctx(self, snapshot: Snapshot, inbound: Inbound | None, now: dt.datetime) -> _Ctx:
-        plans = {pid: p.model_copy(deep=True) for pid, p in snapshot.plans.items()}
-        # A plan whose template disappeared cannot be asked; keep it stored, leave it alone.
-        state = dict(snapshot.user.state)
-        return _Ctx(snapshot, inbound, now, state, plans)
+        # The step mutates its own copies: answers are frozen values, so copying the dict
+        # suffices; the state is small JSON and copied deeply.
+        plans = {
+            pid: p.model_copy(
+                update={"state": copy.deepcopy(p.state), "answers": dict(p.answers)}
+            )
+            for pid, p in snapshot.plans.items()
+        }
+        self._slot_cache.clear()
+        return _Ctx(snapshot, inbound, now, copy.deepcopy(snapshot.user.state), plans)
 
     def _result(self, ctx: _Ctx) -> StepResult:
         changes = Changes(
@@ -1321,7 +1329,22 @@ class Engine:
         return (Phase.PLANNING,)
 
     def _slots(self, plan: PlanRecord) -> list[Slot]:
-        return plan_slots(self._template(plan), plan.state, plan.answers, self._phases(plan))
+        # Asked several times a step; the answers only change through _store, which bumps
+        # "rev", and the instance lists are part of the key.
+        key = (
+            plan.id,
+            plan.state.get("rev"),
+            repr(plan.state.get("instances")),
+            plan.state.get("phase"),
+            len(plan.answers),
+        )
+        found = self._slot_cache.get(key)
+        if found is None:
+            found = plan_slots(
+                self._template(plan), plan.state, plan.answers, self._phases(plan)
+            )
+            self._slot_cache[key] = found
+        return found
 
     def _cursor_slot(self, plan: PlanRecord) -> Slot | None:
         cursor = plan.state.get("cursor")
