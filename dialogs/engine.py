@@ -41,6 +41,7 @@ earlier prompt (a double press, an old message) changes nothing and gets a short
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import uuid
 import zlib
@@ -130,6 +131,7 @@ class Engine:
                     )
         self.templates = templates
         self.msg = messages
+        self._slot_cache: dict[tuple[Any, ...], list[Slot]] = {}
 
     # ------------------------------------------------------------------ public API
 
@@ -173,10 +175,16 @@ class Engine:
     # ------------------------------------------------------------------ plumbing
 
     def _ctx(self, snapshot: Snapshot, inbound: Inbound | None, now: dt.datetime) -> _Ctx:
-        plans = {pid: p.model_copy(deep=True) for pid, p in snapshot.plans.items()}
-        # A plan whose template disappeared cannot be asked; keep it stored, leave it alone.
-        state = dict(snapshot.user.state)
-        return _Ctx(snapshot, inbound, now, state, plans)
+        # The step mutates its own copies: answers are frozen values, so copying the dict
+        # suffices; the state is small JSON and copied deeply.
+        plans = {
+            pid: p.model_copy(
+                update={"state": copy.deepcopy(p.state), "answers": dict(p.answers)}
+            )
+            for pid, p in snapshot.plans.items()
+        }
+        self._slot_cache.clear()
+        return _Ctx(snapshot, inbound, now, copy.deepcopy(snapshot.user.state), plans)
 
     def _result(self, ctx: _Ctx) -> StepResult:
         changes = Changes(
@@ -220,9 +228,20 @@ class Engine:
         if plan is None and unfinished:
             plan = max(unfinished, key=lambda p: p.updated_at)
             ctx.user_state["active"] = plan.id
+        if plan is None and ctx.plans:
+            self._say(ctx, "welcome.back.heading")
+            self._plans_menu(ctx)
+            return
         if plan is None:
             self._say(ctx, "welcome.first")
             self._new_plan_menu(ctx)
+            return
+        if plan.status is not PlanStatus.IN_PROGRESS:
+            self._say(ctx, "welcome.back.heading")
+            if plan.status is PlanStatus.PLANNED and self._followup_due(plan, ctx.today):
+                self._offer_followup(ctx, plan)
+            else:
+                self._prompt(ctx)
             return
         template = self._template(plan)
         answered, total = self._counts(template, plan)
@@ -1649,7 +1668,22 @@ class Engine:
         return (Phase.PLANNING,)
 
     def _slots(self, plan: PlanRecord) -> list[Slot]:
-        return plan_slots(self._template(plan), plan.state, plan.answers, self._phases(plan))
+        # Asked several times a step; the answers only change through _store, which bumps
+        # "rev", and the instance lists are part of the key.
+        key = (
+            plan.id,
+            plan.state.get("rev"),
+            repr(plan.state.get("instances")),
+            plan.state.get("phase"),
+            len(plan.answers),
+        )
+        found = self._slot_cache.get(key)
+        if found is None:
+            found = plan_slots(
+                self._template(plan), plan.state, plan.answers, self._phases(plan)
+            )
+            self._slot_cache[key] = found
+        return found
 
     def _cursor_slot(self, plan: PlanRecord) -> Slot | None:
         cursor = plan.state.get("cursor")
@@ -1688,7 +1722,8 @@ class Engine:
         if value.items:
             return "\n".join(f"• {item}" for item in value.items)
         if value.start is not None and value.end is not None:
-            return f"{value.text} ({dates.describe_period(value.start, value.end)})"
+            written = dates.describe_period(value.start, value.end)
+            return value.text if written == value.text else f"{value.text} ({written})"
         return value.text
 
 

@@ -6,6 +6,7 @@ data, never template source, so a teacher's `{{ 7*7 }}` stays literal.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,12 @@ class Messages:
 
     @classmethod
     def load(cls, language: str = "sv", directory: Path = PROMPTS_DIR / "messages") -> Messages:
+        """The texts of one language; read once per process and directory (they are data
+        that does not change while the bot runs)."""
+        return _load(language, directory.resolve())
+
+    @classmethod
+    def read(cls, language: str, directory: Path) -> Messages:
         texts: dict[str, str] = {}
         for path in sorted(directory.glob(f"*.{language}.yaml")):
             try:
@@ -53,3 +60,8 @@ class Messages:
                 raise KeyError(f"message {key!r} is missing from prompts/messages") from None
             template = self._compiled[key] = self._env.from_string(source)
         return template.render(**params).strip()
+
+
+@lru_cache(maxsize=8)
+def _load(language: str, directory: Path) -> Messages:
+    return Messages.read(language, directory)

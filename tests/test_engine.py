@@ -546,3 +546,18 @@ def test_every_message_the_engine_can_send_has_swedish_wording() -> None:
     }
     assert len(keys) > 60
     assert sorted(k for k in keys if k not in messages) == []
+
+
+async def test_start_after_a_finished_plan_does_not_call_it_unfinished(teacher: Teacher) -> None:
+    await answer_first(teacher, len(EXAMPLES))
+    await teacher.start()
+    text = teacher.text()
+    assert "påbörjad" not in text
+    assert "Välkommen tillbaka" in text and "planerad" in text
+
+
+async def test_overview_writes_a_date_once(teacher: Teacher) -> None:
+    await answer_first(teacher, len(EXAMPLES))
+    await teacher.say("/oversikt")
+    assert "20 maj 2027 (20 maj 2027)" not in teacher.last[0].text
+    assert "20 maj 2027" in teacher.last[0].text
