@@ -10,15 +10,15 @@ choose a template, confirm a deletion, the resume offer). A command always wins 
 
 Plan modes (plan.state["mode"]):
 
-| mode      | what the next text means                        | leaves it                          |
-|-----------|-------------------------------------------------|------------------------------------|
-| None      | the answer to the cursor's question              | —                                  |
-| "pii"     | a rephrased answer (buttons: keep / rephrase)    | keep stores; text re-validates     |
-| "buffer"  | more of a long answer that came in pieces        | /klar validates and stores         |
-| "andra"   | the number of the answered question to edit      | a pick moves the cursor there      |
-| "paused"  | anything: resumes, shows the current question    | any message                        |
-| "remove_pick" | which instance to remove (a number)        | a pick asks "remove?"            |
-| "remove"  | confirm removing a group instance                | ja removes, nej keeps              |
+| mode          | what the next text means                     | leaves it                       |
+|---------------|----------------------------------------------|---------------------------------|
+| None          | the answer to the cursor's question          | —                               |
+| "pii"         | a rephrased answer (keep / rephrase buttons) | keep stores; text re-validates  |
+| "buffer"      | more of a long answer that came in pieces    | /klar validates and stores      |
+| "andra"       | the number of the answered question to edit  | a pick moves the cursor there   |
+| "paused"      | anything: resumes, shows the current question | any message                    |
+| "remove_pick" | which instance to remove (a number)          | a pick asks "remove?"           |
+| "remove"      | confirm removing a group instance            | ja removes, nej keeps           |
 
 After a stored answer the cursor moves to the first unanswered slot after it (or the first
 unanswered anywhere); after an /andra detour it returns to where the teacher was. When no slot
@@ -178,9 +178,7 @@ class Engine:
         # The step mutates its own copies: answers are frozen values, so copying the dict
         # suffices; the state is small JSON and copied deeply.
         plans = {
-            pid: p.model_copy(
-                update={"state": copy.deepcopy(p.state), "answers": dict(p.answers)}
-            )
+            pid: p.model_copy(update={"state": copy.deepcopy(p.state), "answers": dict(p.answers)})
             for pid, p in snapshot.plans.items()
         }
         self._slot_cache.clear()
@@ -563,9 +561,7 @@ class Engine:
             )
         )
 
-    def _create_plan(
-        self, ctx: _Ctx, template: Template, source: PlanRecord | None = None
-    ) -> None:
+    def _create_plan(self, ctx: _Ctx, template: Template, source: PlanRecord | None = None) -> None:
         seed = f"{ctx.snapshot.user.ref.channel}|{ctx.snapshot.user.ref.external_id}|"
         seed += f"{ctx.inbound.key if ctx.inbound else ''}|{len(ctx.plans)}"
         plan = PlanRecord(
@@ -704,29 +700,37 @@ class Engine:
             self._say(ctx, "help.commands")
             return
         plan = ctx.active
-        if command not in (
-            Command.DONE,
-            Command.CANCEL,
-            Command.HELP,
-            Command.OVERVIEW,
-            Command.EXPORT,
-            Command.PAUSE,
+        if (
+            command
+            not in (
+                Command.DONE,
+                Command.CANCEL,
+                Command.HELP,
+                Command.OVERVIEW,
+                Command.EXPORT,
+                Command.PAUSE,
+            )
+            and plan is not None
+            and plan.state.get("mode") == "buffer"
         ):
-            if plan is not None and plan.state.get("mode") == "buffer":
-                self._say(ctx, "buffer.finish_first")
-                self._prompt(ctx)
-                return
+            self._say(ctx, "buffer.finish_first")
+            self._prompt(ctx)
+            return
         if command not in (Command.HELP,):
             ctx.user_state.pop("menu", None)
-        if plan is not None and plan.state.get("mode") in (
-            "andra",
-            "remove",
-            "remove_pick",
-            "followup_offer",
+        if (
+            plan is not None
+            and plan.state.get("mode")
+            in (
+                "andra",
+                "remove",
+                "remove_pick",
+                "followup_offer",
+            )
+            and command not in (Command.HELP, Command.OVERVIEW, Command.EXPORT)
         ):
-            if command not in (Command.HELP, Command.OVERVIEW, Command.EXPORT):
-                plan.state.pop("mode", None)
-                ctx.touch(plan)
+            plan.state.pop("mode", None)
+            ctx.touch(plan)
         if plan is not None and plan.state.get("mode") == "paused":
             plan.state.pop("mode", None)
             ctx.touch(plan)
@@ -828,10 +832,7 @@ class Engine:
         slots = self._slots(plan)
         cursor = plan.state.get("cursor")
         paths = [s.path for s in slots]
-        if cursor in paths:
-            index = paths.index(cursor)
-        else:
-            index = len(paths)
+        index = paths.index(cursor) if cursor in paths else len(paths)
         if index == 0:
             self._say(ctx, "back.first")
             self._prompt(ctx)
@@ -839,10 +840,7 @@ class Engine:
         target = slots[index - 1]
         plan.state["cursor"] = target.path
         plan.state.pop("return_to", None)
-        if plan.status is not PlanStatus.IN_PROGRESS and target.question is not None:
-            if target.question.phase is Phase.PLANNING:
-                pass  # editing a finished plan keeps its status; the cursor just moves
-        ctx.touch(plan)
+        ctx.touch(plan)  # a finished plan keeps its status; only the cursor moves
         self._prompt(ctx)
 
     def _skip(self, ctx: _Ctx, plan: PlanRecord) -> None:
@@ -1679,9 +1677,7 @@ class Engine:
         )
         found = self._slot_cache.get(key)
         if found is None:
-            found = plan_slots(
-                self._template(plan), plan.state, plan.answers, self._phases(plan)
-            )
+            found = plan_slots(self._template(plan), plan.state, plan.answers, self._phases(plan))
             self._slot_cache[key] = found
         return found
 

@@ -74,7 +74,7 @@ class Slot:
         return self.more_of.add_prompt
 
     def breadcrumb(self) -> str:
-        """"Område 2 › Insats 1 › Orsaker" — where this slot sits in the plan."""
+        """ "Område 2 › Insats 1 › Orsaker" — where this slot sits in the plan."""
         parts = [f.crumb for f in self.trail]
         if self.question is not None:
             parts.append(self.question.short or self.question.label)
@@ -155,7 +155,9 @@ def plan_slots(
     wanted = set(phases)
     out: list[Slot] = []
 
-    def rec(items: tuple[Question | Group, ...], step: Step, index: int, trail: tuple[Frame, ...]) -> None:
+    def rec(
+        items: tuple[Question | Group, ...], step: Step, index: int, trail: tuple[Frame, ...]
+    ) -> None:
         prefix = trail[-1].path + "." if trail else ""
         for item in items:
             if item.phase not in wanted or not condition_holds(item.when, answers, trail):

@@ -66,7 +66,9 @@ class MemoryStore:
             current = UserRecord(id=self._next_id, ref=ref)
             self._next_id += 1
         self.users[ref] = UserRecord(
-            id=current.id, ref=ref, state=copy.deepcopy(changes.user_state),
+            id=current.id,
+            ref=ref,
+            state=copy.deepcopy(changes.user_state),
             version=current.version + 1,
         )
         for pid in changes.deleted_plans:

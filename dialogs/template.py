@@ -229,7 +229,9 @@ class Template(Strict):
     def walk(self) -> Iterator[tuple[str, Question | Group]]:
         """Every item with its schematic path ("omrade.insats.problem"), in order."""
 
-        def rec(items: tuple[Question | Group, ...], prefix: str) -> Iterator[tuple[str, Question | Group]]:
+        def rec(
+            items: tuple[Question | Group, ...], prefix: str
+        ) -> Iterator[tuple[str, Question | Group]]:
             for item in items:
                 path = f"{prefix}{item.id}"
                 yield path, item

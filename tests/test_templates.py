@@ -76,7 +76,7 @@ def test_a_broken_field_names_file_field_and_reason(tmp_path: Path) -> None:
 
 def test_broken_yaml_names_the_file(tmp_path: Path) -> None:
     path = _broken_copy(tmp_path, "id: handlingsplan", "id: [handlingsplan")
-    with pytest.raises(TemplateError, match="handlingsplan.sv.yaml"):
+    with pytest.raises(TemplateError, match=r"handlingsplan\.sv\.yaml"):
         load_template(path)
 
 
