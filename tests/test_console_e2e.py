@@ -248,6 +248,17 @@ def start(chats: list[Chat], home: Path, *, user: str = "larare") -> Chat:
     return chat
 
 
+def new_handlingsplan(chat: Chat) -> tuple[int, str]:
+    """A first visit: the welcome, the choice of plan type when there are several (typed as
+    its button's label), then the first question."""
+    chat.expect("Hej! Jag hjälper dig att skriva en plan")
+    first = chat.expect(re.compile(r"VILKEN SORTS PLAN VILL DU SKRIVA\?|" + QUESTION.pattern))
+    if first.group(0).startswith("VILKEN"):
+        chat.expect("] Handlingsplan")
+        return chat.answer("Handlingsplan")
+    return int(first["number"]), first["heading"]
+
+
 def label_of(question_id: str) -> str:
     return next(q.label for q in PLANNING if q.id == question_id)
 
@@ -371,8 +382,7 @@ def test_full_scripted_conversation_ends_with_a_docx_with_every_answer_under_its
     tmp_path: Path, chats: list[Chat]
 ) -> None:
     chat = start(chats, tmp_path)
-    chat.expect("Hej! Jag hjälper dig att skriva en plan")
-    number, heading = chat.question()
+    number, heading = new_handlingsplan(chat)
     assert (number, heading) == (1, label_of("titel").upper())
     assert f"av {len(PLANNING)}" in chat.output
 
@@ -426,7 +436,7 @@ def _parsed(text: str) -> tuple[dt.date, dt.date]:
 def test_resumes_half_finished_plan_after_sigkill(tmp_path: Path, chats: list[Chat]) -> None:
     half = len(PLANNING) // 2
     first = start(chats, tmp_path)
-    assert first.question()[0] == 1
+    assert new_handlingsplan(first)[0] == 1
     answer_all(first, [q.id for q in PLANNING[:half]])
     # Every answer is durable before the next question is printed: kill it without warning.
     first.kill()
@@ -455,7 +465,7 @@ def test_resumes_half_finished_plan_after_sigkill(tmp_path: Path, chats: list[Ch
 
 def test_draft_export_is_marked_utkast(tmp_path: Path, chats: list[Chat]) -> None:
     chat = start(chats, tmp_path)
-    chat.question()
+    new_handlingsplan(chat)
     answer_all(chat, ["titel", "enhet", "forfattare", "nulagesanalys"])
     chat.send("/exportera")
     chat.expect("Den är inte klar, så dokumentet är märkt UTKAST.")
@@ -495,7 +505,7 @@ def test_odd_input_gets_a_clear_message_and_loses_nothing(
     tmp_path: Path, chats: list[Chat]
 ) -> None:
     chat = start(chats, tmp_path)
-    assert chat.question()[0] == 1
+    assert new_handlingsplan(chat)[0] == 1
 
     # An emoji is text like any other.
     title = "Närvarolyftet 🚀 åk 8"
@@ -555,8 +565,7 @@ def test_two_teachers_do_not_see_each_others_plans(tmp_path: Path, chats: list[C
     anna = start(chats, tmp_path, user="anna")
     bertil = start(chats, tmp_path, user="bertil")
     for chat in (anna, bertil):
-        chat.expect("Hej! Jag hjälper dig att skriva en plan")
-        assert chat.question()[0] == 1
+        assert new_handlingsplan(chat)[0] == 1
     assert anna.answer("Annas närvaroplan för åk 7")[0] == 2
     assert bertil.answer("Bertils plan mot ströfrånvaro")[0] == 2
     assert anna.answer("Ringsjöskolan")[0] == 3
