@@ -183,6 +183,7 @@ class Template(Strict):
     document_title: str  # the .docx title
     intro: str | None = None  # shown once when a plan starts
     source: str | None = None  # the seed it was written from
+    order: int = 100  # place in the "which plan?" menu
     title_field: str  # question id that names the plan ("titel")
     unit_field: str | None = None  # question id of skola/enhet, used in the file name
     author_field: str | None = None
@@ -284,4 +285,4 @@ def load_templates(directory: Path = PROMPTS_DIR, language: str = "sv") -> dict[
         templates[template.id] = template
     if not templates:
         raise TemplateError(f"{directory}: inga planmallar (*.{language}.yaml) hittades")
-    return templates
+    return dict(sorted(templates.items(), key=lambda item: (item[1].order, item[0])))
