@@ -51,8 +51,6 @@ class Console:
             if line is None:
                 self._print(self.msg("console.bye"))
                 return 0
-            if not line.strip() and not self.interactive:
-                continue  # blank lines separate a script's answers for readability
             await self._send(self._inbound(line))
 
     def _inbound(self, line: str) -> Inbound:
@@ -102,8 +100,12 @@ class Console:
         self._print("\n".join(lines))
 
     def _print(self, text: str) -> None:
-        self.stdout.write(text + "\n\n")
-        self.stdout.flush()
+        try:
+            self.stdout.write(text + "\n\n")
+            self.stdout.flush()
+        except BrokenPipeError:
+            # The reader went away (`planbot chat | head`): everything is stored already.
+            raise SystemExit(0) from None
 
     def _read(self) -> str | None:
         if self.interactive:

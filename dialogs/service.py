@@ -7,6 +7,7 @@ engine asked for. A key seen before changes nothing: the current question is sen
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import Awaitable, Callable
 from typing import Protocol
@@ -71,7 +72,7 @@ class Conversation:
             for out in result.outbounds:
                 if out.export_plan_id is not None and before_document is not None:
                     await before_document()
-                outs.append(self._with_document(out, result.plans, now))
+                outs.append(await self._with_document(out, result.plans, now))
             return outs
         raise RuntimeError(f"could not commit a step for {inbound.user} after retries")
 
@@ -84,12 +85,16 @@ class Conversation:
         """(command, Swedish description) pairs for a platform's command menu."""
         return self.engine.command_menu()
 
-    def _with_document(
+    async def _with_document(
         self, out: Outbound, plans: dict[str, PlanRecord], now: dt.datetime
     ) -> Outbound:
         if out.export_plan_id is None:
             return out
         plan = plans[out.export_plan_id]
         template = self.templates[plan.template_id]
-        document = self.renderer(template, plan, draft=out.export_draft, now=now)
+        # Rendering takes tens of milliseconds: off the event loop, so other teachers'
+        # turns go on meanwhile.
+        document = await asyncio.to_thread(
+            self.renderer, template, plan, draft=out.export_draft, now=now
+        )
         return out.model_copy(update={"document": document})

@@ -511,9 +511,10 @@ def test_odd_input_gets_a_clear_message_and_loses_nothing(
     title = "Närvarolyftet 🚀 åk 8"
     assert chat.answer(title)[0] == 2
 
-    # An empty line separates a script's answers: it is not an answer and changes nothing.
+    # An empty line is no answer: a clear message, and the question again.
     chat.send("")
-    assert chat.quiet_for(0.5) == ""
+    chat.expect("Den här frågan behöver ett svar innan vi går vidare.")
+    assert chat.question()[0] == 2
     # A bell character alone is no answer: cleaned away, the question needs one.
     chat.send("\x07")
     chat.expect("Den här frågan behöver ett svar innan vi går vidare.")
