@@ -220,11 +220,6 @@ async def start(teacher: Teacher, template_name: str) -> None:
 
 
 @pytest.fixture
-def store() -> MemoryStore:
-    return MemoryStore()
-
-
-@pytest.fixture
 def teacher(store: MemoryStore) -> Teacher:
     return Teacher(Conversation(store, TEMPLATES, render_document, clock=Clock()))
 

@@ -24,16 +24,6 @@ EXAMPLES = [str(getattr(item, "example", "")) for _, item in PLANNING]
 
 
 @pytest.fixture
-def store() -> MemoryStore:
-    return MemoryStore()
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
 def conversation(store: MemoryStore, clock: Clock) -> Conversation:
     return Conversation(store, {"handlingsplan": HP}, render_document, clock=clock)
 

@@ -167,11 +167,6 @@ def norberg_conversation() -> list[Step]:
 
 
 @pytest.fixture
-def store() -> MemoryStore:
-    return MemoryStore()
-
-
-@pytest.fixture
 def teacher(store: MemoryStore) -> Teacher:
     return Teacher(Conversation(store, TEMPLATES, render_document, clock=Clock()))
 

@@ -1,0 +1,36 @@
+"""Fixtures shared by the tests: an in-memory store, a settable clock, and the whole app
+(settings → SQLite file → engine → .docx) against a temporary database."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.app import Runtime, start_runtime
+from bot.settings import Settings
+from dialogs.store import MemoryStore
+from tests.helpers import Clock
+
+
+@pytest.fixture
+def store() -> MemoryStore:
+    return MemoryStore()
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'planbot.db'}", _env_file=None)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+async def app(settings: Settings) -> AsyncIterator[Runtime]:
+    runtime = await start_runtime(settings)
+    yield runtime
+    await runtime.close()

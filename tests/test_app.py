@@ -1,0 +1,59 @@
+"""The whole app as a channel sees it: settings → SQLite file → engine → .docx."""
+
+from __future__ import annotations
+
+from bot.app import Runtime, start_runtime
+from bot.settings import Settings
+from dialogs.template import load_templates
+from tests.helpers import Teacher, docx_paragraphs
+
+HP = load_templates()["handlingsplan"]
+ANSWERS = [
+    item.example or ""
+    for _, item in HP.walk()
+    if getattr(item, "phase", None) is not None and item.phase.value == "planning"
+]
+
+
+async def new_handlingsplan(teacher: Teacher) -> None:
+    await teacher.start()
+    await teacher.press("Handlingsplan")
+
+
+async def test_resumes_half_finished_plan_after_restart(app: Runtime, settings: Settings) -> None:
+    teacher = Teacher(app.conversation)
+    await new_handlingsplan(teacher)
+    for text in ANSWERS[:6]:
+        await teacher.say(text)
+    await app.close()
+
+    again = await start_runtime(settings)
+    try:
+        teacher = Teacher(again.conversation)
+        await teacher.start()
+        assert "6 av 14" in teacher.text()
+        await teacher.press("Fortsätt")
+        assert teacher.question.heading == "Målgrupp"
+        for text in ANSWERS[6:]:
+            await teacher.say(text)
+        [document] = [o.document for o in teacher.documents() if o.document]
+        texts = [t for _, t in docx_paragraphs(document.data)]
+        for answer in ANSWERS:
+            assert any(answer.split(" – ")[0][:40] in t for t in texts), answer
+    finally:
+        await again.close()
+
+
+async def test_every_answer_is_kept_in_the_history_even_after_an_edit(app: Runtime) -> None:
+    teacher = Teacher(app.conversation)
+    await new_handlingsplan(teacher)
+    await teacher.say("Första namnet på insatsen")
+    await teacher.say("/tillbaka")
+    await teacher.say("Andra namnet på insatsen")
+    [summary] = await app.conversation.summaries(teacher.user)
+    history = await app.database.store.history(summary.id)
+    assert [a.value.text for a in history if a.path == "titel"] == [
+        "Första namnet på insatsen",
+        "Andra namnet på insatsen",
+    ]
+    assert summary.title == "Andra namnet på insatsen"
