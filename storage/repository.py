@@ -3,17 +3,27 @@
 Same promise as `dialogs.store.MemoryStore`: `commit` applies a step's Changes and records
 its idempotency key in one transaction, only if the user's version is still the one loaded.
 
-Every chat turn is one `load` and one `commit`, so both are a fixed handful of prepared Core
-statements rather than the ORM's unit of work. Load: the user, the plans each with its
-current answers aggregated into one JSON object in SQL, the key. Commit: version bump, plan
-writes, answer appends, key. The statements are written once, as plain functions of a
-synchronous `Connection`, and run two ways:
+Every chat turn is one `load` and one `commit`, so both are a fixed handful of statements
+rather than the ORM's unit of work:
 
-- PostgreSQL: on the AsyncEngine (asyncpg) through `AsyncConnection.run_sync`.
-- SQLite: on a synchronous twin engine (the stdlib sqlite3 driver) in worker threads, one
-  thread hop per load or commit. aiosqlite hops to its thread for every cursor call,
-  ~0.4 ms per statement here, which capped a turn at ~80/s. Commits go through a single
-  writer thread which group-commits whatever is queued (see `_ThreadRunner`).
+- load: the user row with "was this key processed?" folded in (one row even for an unknown
+  user), then, for a known user, the plans each with its current answers aggregated into one
+  JSON object in SQL;
+- commit: the version bump (users.state is rewritten only when the step changed it), one
+  INSERT or UPDATE per new or changed plan, the answer appends, the key.
+
+The statements are described once, in SQLAlchemy Core on the models' tables, and run two ways:
+
+- PostgreSQL (and an in-memory SQLite): on the AsyncEngine through `AsyncConnection.run_sync`,
+  by the functions `_load`, `_commit` and `_history`.
+- An SQLite file: `_SqliteRunner`. The same Core statements are compiled once to SQLite's SQL
+  and executed on the raw sqlite3 connections of a synchronous twin engine (SQLAlchemy still
+  opens those connections and sets the PRAGMAs), by `_sqlite_load`, `_sqlite_commit` and
+  `_sqlite_history`: per statement SQLAlchemy's execution path (cache lookup, bind and result
+  processing, result objects) cost several times SQLite's own work, most of a turn's CPU.
+  Loads run on the caller's thread (the event loop's; a WAL read does not wait for the
+  writer and takes tens of microseconds), commits on one writer thread that group-commits:
+  one thread hop per turn. aiosqlite would hop to its thread for every cursor call.
 
 Concurrency: on SQLite the writer takes the write lock (BEGIN IMMEDIATE) before reading
 anything; on PostgreSQL the UPDATE's row lock on the user serialises concurrent commits. The
@@ -25,27 +35,34 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import json
 import queue
+import sqlite3
 import threading
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Mapping
 from typing import Any, Generic, TypeVar, cast
 
 from sqlalchemy import (
     JSON,
+    ClauseElement,
     Connection,
-    Engine,
+    Integer,
+    and_,
     bindparam,
     create_engine,
     delete,
+    exists,
     func,
     insert,
+    literal_column,
     select,
     update,
 )
+from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.pool import NullPool, PoolProxiedConnection
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -63,10 +80,6 @@ from storage.models import answers, plans, processed_keys, users
 from storage.pragmas import install_sqlite_pragmas
 
 T = TypeVar("T")
-
-_SELECT_USER = select(users.c.id, users.c.state, users.c.version).where(
-    users.c.channel == bindparam("channel"), users.c.external_id == bindparam("external_id")
-)
 
 
 class json_object_agg(FunctionElement[Any]):
@@ -94,6 +107,22 @@ def _json_object_agg_postgresql(element: json_object_agg, compiler: SQLCompiler,
     return f"jsonb_object_agg({compiler.process(key, **kw)}, {compiler.process(value, **kw)})"
 
 
+# ----------------------------------------------------------------------------- statements
+
+_USER_BY_REF = and_(
+    users.c.channel == bindparam("channel"), users.c.external_id == bindparam("external_id")
+)
+_SELECT_USER_ID = select(users.c.id).where(_USER_BY_REF)
+# One row whether or not the user exists: (SELECT 1) LEFT JOIN users. An unknown user comes
+# back as id NULL; the key check rides along in the same statement.
+_ONE_ROW = select(literal_column("1").label("one")).subquery("one_row")
+_SELECT_USER_AND_KEY = select(
+    users.c.id,
+    users.c.state,
+    users.c.version,
+    exists().where(processed_keys.c.key == bindparam("key")).label("key_seen"),
+).select_from(_ONE_ROW.outerjoin(users, _USER_BY_REF))
+
 # The newest row per path of one plan: a walk along the covering index (plan_id, path, id),
 # so a long edit history costs index entries, not JSON decoding.
 _older = answers.alias("older")
@@ -119,44 +148,42 @@ _SELECT_PLANS = select(
     plans.c.updated_at,
     _current_answers.label("answers"),
 ).where(plans.c.user_id == bindparam("user_id"))
-_SELECT_KEY = select(processed_keys.c.key).where(processed_keys.c.key == bindparam("key"))
 _SELECT_HISTORY = (
     select(answers.c.plan_id, answers.c.path, answers.c.value, answers.c.created_at)
     .where(answers.c.plan_id == bindparam("plan_id"))
     .order_by(answers.c.id)
 )
 
-_INSERT_USER = insert(users).returning(users.c.id)
-_NEW_USER_STATE = {
-    "state": bindparam("state"),
+_INSERT_USER = insert(users).values(
+    channel=bindparam("channel"),
+    external_id=bindparam("external_id"),
+    display_name=bindparam("display_name"),
+    state=bindparam("state"),
+    version=bindparam("version"),
+    created_at=bindparam("created_at"),
+    updated_at=bindparam("updated_at"),
+)
+_INSERT_USER_RETURNING_ID = _INSERT_USER.returning(users.c.id)
+_BUMPED = {
     "display_name": bindparam("display_name"),
     "updated_at": bindparam("updated_at"),
-    "version": users.c.version + 1,
+    "version": users.c.version + literal_column("1", Integer),
 }
-_BUMP_USER = (
-    update(users)
-    .where(users.c.id == bindparam("b_id"), users.c.version == bindparam("b_version"))
-    .values(_NEW_USER_STATE)
+_THIS_VERSION = and_(users.c.id == bindparam("b_id"), users.c.version == bindparam("b_version"))
+# Most answer turns leave the user's state as it was: then only the version moves.
+_BUMP_VERSION = update(users).where(_THIS_VERSION).values(_BUMPED)
+_BUMP_USER = update(users).where(_THIS_VERSION).values({**_BUMPED, "state": bindparam("state")})
+_DELETE_USER = delete(users).where(_THIS_VERSION)
+_INSERT_PLAN = insert(plans).values(
+    id=bindparam("id"),
+    user_id=bindparam("user_id"),
+    template_id=bindparam("template_id"),
+    title=bindparam("title"),
+    status=bindparam("status"),
+    state=bindparam("state"),
+    created_at=bindparam("created_at"),
+    updated_at=bindparam("updated_at"),
 )
-_BUMP_USER_BY_REF = (
-    update(users)
-    .where(
-        users.c.channel == bindparam("b_channel"),
-        users.c.external_id == bindparam("b_external_id"),
-        users.c.version == bindparam("b_version"),
-    )
-    .values(_NEW_USER_STATE)
-    .returning(users.c.id)
-)
-_DELETE_USER = delete(users).where(
-    users.c.id == bindparam("b_id"), users.c.version == bindparam("b_version")
-)
-_DELETE_USER_BY_REF = delete(users).where(
-    users.c.channel == bindparam("b_channel"),
-    users.c.external_id == bindparam("b_external_id"),
-    users.c.version == bindparam("b_version"),
-)
-_INSERT_PLAN = insert(plans)
 _UPDATE_PLAN = (
     update(plans)
     .where(plans.c.id == bindparam("b_id"), plans.c.user_id == bindparam("b_user_id"))
@@ -168,222 +195,111 @@ _UPDATE_PLAN = (
         updated_at=bindparam("updated_at"),
     )
 )
-_DELETE_PLANS = delete(plans).where(
-    plans.c.id.in_(bindparam("ids", expanding=True)), plans.c.user_id == bindparam("user_id")
+# One plan at a time (executemany): deleting plans is rare, and the SQL stays fixed.
+_DELETE_PLAN = delete(plans).where(
+    plans.c.id == bindparam("b_id"), plans.c.user_id == bindparam("b_user_id")
 )
-_INSERT_ANSWER = insert(answers)
-_INSERT_KEY = insert(processed_keys)
+_INSERT_ANSWER = insert(answers).values(
+    plan_id=bindparam("plan_id"),
+    path=bindparam("path"),
+    value=bindparam("value"),
+    created_at=bindparam("created_at"),
+)
+_INSERT_KEY = insert(processed_keys).values(
+    key=bindparam("key"), user_id=bindparam("user_id"), created_at=bindparam("created_at")
+)
 
 
 def _utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def _strangers(snapshot: Snapshot, changes: Changes) -> None:
+    """Refuse answers for a plan that is neither the user's nor new in this commit."""
+    existing = snapshot.plans.keys() - set(changes.deleted_plans)
+    strangers = {a.plan_id for a in changes.answers} - existing - changes.plans.keys()
+    if strangers:
+        raise ValueError(
+            f"answers for plans {sorted(strangers)} that are not among the user's plans; "
+            "put a new plan in Changes.plans in the same commit"
+        )
+
+
+def _state_changed(snapshot: Snapshot, changes: Changes) -> bool:
+    """Whether users.state must be written. A step works on a deep copy of the loaded state
+    (dialogs.engine `_ctx`), so an equal dict means an unchanged state; the very same dict
+    object may have been changed in place, so it is always written."""
+    loaded = snapshot.user.state
+    return changes.user_state is loaded or changes.user_state != loaded
+
+
 class SqlStore:
     """A SessionStore on an async SQLAlchemy engine (see storage.db.open_database).
 
-    Call `close()` when done: on SQLite it stops the worker threads and their connections.
+    Call `close()` when done: on SQLite it stops the writer thread and closes the connections.
     """
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
-        self._threads: _ThreadRunner | None = None
+        self._sqlite: _SqliteRunner | None = None
         if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
-            self._threads = _ThreadRunner(engine)
+            self._sqlite = _SqliteRunner(engine)
 
     async def load(self, user: UserRef, key: str) -> Snapshot:
-        return await self._read(_load, user, key)
+        if self._sqlite is not None:
+            return self._sqlite.read(_sqlite_load, user, key)
+        async with self._engine.connect() as conn:
+            return await conn.run_sync(_load, user, key)
 
     async def commit(self, snapshot: Snapshot, changes: Changes, key: str) -> None:
-        await self._write(_commit, snapshot, changes, key)
+        if self._sqlite is not None:
+            await self._sqlite.write(_sqlite_commit, snapshot, changes, key)
+            return
+        async with self._engine.begin() as conn:
+            await conn.run_sync(_commit, snapshot, changes, key)
 
     async def history(self, plan_id: str) -> list[AnswerRecord]:
-        return await self._read(_history, plan_id)
+        if self._sqlite is not None:
+            return self._sqlite.read(_sqlite_history, plan_id)
+        async with self._engine.connect() as conn:
+            return await conn.run_sync(_history, plan_id)
 
     async def close(self) -> None:
-        if self._threads is not None:
-            await asyncio.to_thread(self._threads.close)
-
-    async def _read(self, fn: Callable[..., T], *args: Any) -> T:
-        if self._threads is not None:
-            return await self._threads.read(lambda conn: fn(conn, *args))
-        async with self._engine.connect() as conn:
-            return await conn.run_sync(fn, *args)
-
-    async def _write(self, fn: Callable[..., T], *args: Any) -> T:
-        if self._threads is not None:
-            return await self._threads.write(lambda conn: fn(conn, *args))
-        async with self._engine.begin() as conn:
-            return await conn.run_sync(fn, *args)
+        if self._sqlite is not None:
+            await asyncio.to_thread(self._sqlite.close)
 
 
-class _ThreadRunner:
-    """Runs statement functions on a synchronous twin of an SQLite AsyncEngine.
-
-    Loads run on a small pool of reader threads (WAL lets them read beside a writer).
-    Commits queue up for one writer thread, which applies every commit waiting at that
-    moment in one SQLite transaction, each under its own SAVEPOINT, and then COMMITs once:
-    a failed commit rolls back only its savepoint, and the fsync that makes the answers
-    durable (synchronous=FULL) is paid once per batch rather than once per answer. No
-    caller hears "committed" before that COMMIT has returned.
-    """
-
-    MAX_BATCH = 64
-
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine: Engine = create_engine(engine.url.set(drivername="sqlite+pysqlite"))
-        install_sqlite_pragmas(self._engine)
-        self._readers = ThreadPoolExecutor(2, thread_name_prefix="planbot-sqlite-read")
-        self._queue: queue.SimpleQueue[_Job[Any] | None] = queue.SimpleQueue()
-        self._writer = threading.Thread(
-            target=self._write_forever, name="planbot-sqlite-write", daemon=True
-        )
-        self._writer.start()
-
-    async def read(self, fn: Callable[[Connection], T]) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._readers, self._read, fn)
-
-    def _read(self, fn: Callable[[Connection], T]) -> T:
-        with self._engine.connect() as conn:
-            return fn(conn)
-
-    async def write(self, fn: Callable[[Connection], T]) -> T:
-        loop = asyncio.get_running_loop()
-        job = _Job(fn, loop, loop.create_future())
-        self._queue.put(job)
-        return await job.future
-
-    def close(self) -> None:
-        self._queue.put(None)
-        self._writer.join()
-        self._readers.shutdown(wait=True)
-        self._engine.dispose()
-
-    def _write_forever(self) -> None:
-        while (first := self._queue.get()) is not None:
-            batch: list[_Job[Any]] = [first]
-            stop = False
-            while len(batch) < self.MAX_BATCH:
-                try:
-                    job = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if job is None:
-                    stop = True
-                    break
-                batch.append(job)
-            self._write_batch(batch)
-            if stop:
-                return
-
-    def _write_batch(self, batch: list[_Job[Any]]) -> None:
-        try:
-            with self._engine.connect() as conn:
-                # Take the write lock now: every read below sees the latest commit.
-                conn.exec_driver_sql("BEGIN IMMEDIATE")
-                if len(batch) == 1:
-                    batch[0].run(conn)
-                else:
-                    for job in batch:
-                        savepoint = conn.begin_nested()
-                        if job.run(conn):
-                            savepoint.commit()
-                        else:
-                            savepoint.rollback()
-                if any(job.ok for job in batch):
-                    conn.commit()
-                else:
-                    conn.rollback()
-        except BaseException as exc:  # the COMMIT itself failed: nobody was committed
-            for job in batch:
-                if job.ok:
-                    job.fail(exc)
-        for loop, jobs in _by_loop(batch).items():
-            # A closed event loop has nobody waiting any more.
-            with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(_settle, jobs)
-
-
-class _Job(Generic[T]):
-    """One queued commit: the function, and where to report how it went."""
-
-    def __init__(
-        self, fn: Callable[[Connection], T], loop: asyncio.AbstractEventLoop, future: Any
-    ) -> None:
-        self.fn = fn
-        self.loop = loop
-        self.future: asyncio.Future[T] = future
-        self.ok = False
-        self.result: T | None = None
-        self.error: BaseException | None = None
-
-    def run(self, conn: Connection) -> bool:
-        try:
-            self.result = self.fn(conn)
-        except Exception as exc:
-            self.error = exc
-            return False
-        self.ok = True
-        return True
-
-    def fail(self, exc: BaseException) -> None:
-        self.ok = False
-        self.error = exc
-
-    def settle(self) -> None:
-        if self.future.done():  # the caller was cancelled meanwhile
-            return
-        if self.ok:
-            self.future.set_result(cast(T, self.result))
-        else:
-            self.future.set_exception(self.error or RuntimeError("commit not run"))
-
-
-def _by_loop(batch: list[_Job[Any]]) -> dict[asyncio.AbstractEventLoop, list[_Job[Any]]]:
-    grouped: dict[asyncio.AbstractEventLoop, list[_Job[Any]]] = {}
-    for job in batch:
-        grouped.setdefault(job.loop, []).append(job)
-    return grouped
-
-
-def _settle(jobs: list[_Job[Any]]) -> None:
-    for job in jobs:
-        job.settle()
-
-
-# ----------------------------------------------------------------------------- reading
+# ============================================================================= PostgreSQL
+# (and in-memory SQLite): Core statements on a SQLAlchemy Connection, via run_sync.
 
 
 def _load(conn: Connection, user: UserRef, key: str) -> Snapshot:
     # The user is read first: if plans change between the reads, the snapshot's version is
     # already stale and its commit will be refused.
     row = conn.execute(
-        _SELECT_USER, {"channel": user.channel, "external_id": user.external_id}
-    ).first()
-    if row is None:
-        record = UserRecord(ref=user)
-        loaded: dict[str, PlanRecord] = {}
-    else:
-        record = UserRecord(id=row.id, ref=user, state=row.state, version=row.version)
-        loaded = _load_plans(conn, row.id)
-    seen = conn.execute(_SELECT_KEY, {"key": key}).first() is not None
-    return Snapshot(user=record, plans=loaded, key_seen=seen)
-
-
-def _load_plans(conn: Connection, user_id: int) -> dict[str, PlanRecord]:
-    return {
-        row.id: PlanRecord(
-            id=row.id,
-            template_id=row.template_id,
-            title=row.title,
-            status=row.status,
-            state=row.state,
-            answers=row.answers or {},
-            created_at=row.created_at,
-            updated_at=row.updated_at,
+        _SELECT_USER_AND_KEY,
+        {"key": key, "channel": user.channel, "external_id": user.external_id},
+    ).one()
+    if row.id is None:
+        return Snapshot(user=UserRecord(ref=user), key_seen=bool(row.key_seen))
+    loaded = {
+        plan.id: PlanRecord(
+            id=plan.id,
+            template_id=plan.template_id,
+            title=plan.title,
+            status=plan.status,
+            state=plan.state,
+            answers=plan.answers or {},
+            created_at=plan.created_at,
+            updated_at=plan.updated_at,
         )
-        for row in conn.execute(_SELECT_PLANS, {"user_id": user_id})
+        for plan in conn.execute(_SELECT_PLANS, {"user_id": row.id})
     }
+    return Snapshot(
+        user=UserRecord(id=row.id, ref=user, state=row.state, version=row.version),
+        plans=loaded,
+        key_seen=bool(row.key_seen),
+    )
 
 
 def _history(conn: Connection, plan_id: str) -> list[AnswerRecord]:
@@ -398,9 +314,6 @@ def _history(conn: Connection, plan_id: str) -> list[AnswerRecord]:
     ]
 
 
-# ----------------------------------------------------------------------------- writing
-
-
 def _commit(conn: Connection, snapshot: Snapshot, changes: Changes, key: str) -> None:
     """The whole commit, inside the caller's transaction."""
     now = _utc_now()
@@ -408,8 +321,16 @@ def _commit(conn: Connection, snapshot: Snapshot, changes: Changes, key: str) ->
         _delete_user(conn, snapshot)
         _record_key(conn, key, None, now)
         return
+    _strangers(snapshot, changes)
     user_id = _write_user(conn, snapshot, changes, now)
-    _write_plans(conn, snapshot, changes, user_id)
+    deleted = set(changes.deleted_plans)
+    if deleted:
+        conn.execute(_DELETE_PLAN, [{"b_id": pid, "b_user_id": user_id} for pid in sorted(deleted)])
+    new, changed = _plan_rows(snapshot, changes, user_id, lambda state: state, lambda at: at)
+    if new:
+        conn.execute(_INSERT_PLAN, new)
+    if changed:
+        conn.execute(_UPDATE_PLAN, changed)
     if changes.answers:
         conn.execute(
             _INSERT_ANSWER,
@@ -433,7 +354,7 @@ def _write_user(conn: Connection, snapshot: Snapshot, changes: Changes, now: dt.
     if user.version == 0:
         try:
             inserted = conn.execute(
-                _INSERT_USER,
+                _INSERT_USER_RETURNING_ID,
                 {
                     "channel": ref.channel,
                     "external_id": ref.external_id,
@@ -448,59 +369,29 @@ def _write_user(conn: Connection, snapshot: Snapshot, changes: Changes, now: dt.
             # Another first commit for this user won the race (unique channel + id).
             raise VersionConflict(ref) from exc
         return int(inserted.scalar_one())
-    params = {
+    user_id = user.id if user.id is not None else _user_id(conn, ref)
+    params: dict[str, Any] = {
+        "b_id": user_id,
         "b_version": user.version,
-        "state": changes.user_state,
         "display_name": ref.display_name,
         "updated_at": now,
     }
-    if user.id is not None:
-        if conn.execute(_BUMP_USER, {**params, "b_id": user.id}).rowcount != 1:
-            raise VersionConflict(ref)
-        return user.id
+    if _state_changed(snapshot, changes):
+        result = conn.execute(_BUMP_USER, {**params, "state": changes.user_state})
+    else:
+        result = conn.execute(_BUMP_VERSION, params)
+    if result.rowcount != 1:
+        raise VersionConflict(ref)
+    return user_id
+
+
+def _user_id(conn: Connection, ref: UserRef) -> int:
     found = conn.execute(
-        _BUMP_USER_BY_REF, {**params, "b_channel": ref.channel, "b_external_id": ref.external_id}
-    ).first()
+        _SELECT_USER_ID, {"channel": ref.channel, "external_id": ref.external_id}
+    ).scalar()
     if found is None:
         raise VersionConflict(ref)
-    return int(found.id)
-
-
-def _write_plans(conn: Connection, snapshot: Snapshot, changes: Changes, user_id: int) -> None:
-    """Delete, then insert new and update existing plans, in MemoryStore's order.
-
-    Which plans exist is known from the snapshot: the version check has just proved nobody
-    changed this user's data since it was loaded. Only the user's own plans are updated or
-    deleted, whatever plan id a channel passed in.
-    """
-    deleted = set(changes.deleted_plans)
-    if deleted:
-        conn.execute(_DELETE_PLANS, {"ids": sorted(deleted), "user_id": user_id})
-    existing = snapshot.plans.keys() - deleted
-    strangers = {a.plan_id for a in changes.answers} - existing - changes.plans.keys()
-    if strangers:
-        raise ValueError(
-            f"answers for plans {sorted(strangers)} that are not among the user's plans; "
-            "put a new plan in Changes.plans in the same commit"
-        )
-    new: list[dict[str, Any]] = []
-    changed: list[dict[str, Any]] = []
-    for pid, plan in changes.plans.items():
-        row = {
-            "template_id": plan.template_id,
-            "title": plan.title,
-            "status": plan.status.value,
-            "state": plan.state,
-            "updated_at": plan.updated_at,
-        }
-        if pid in existing:
-            changed.append({**row, "b_id": pid, "b_user_id": user_id})
-        else:
-            new.append({**row, "id": pid, "user_id": user_id, "created_at": plan.created_at})
-    if new:
-        conn.execute(_INSERT_PLAN, new)
-    if changed:
-        conn.execute(_UPDATE_PLAN, changed)
+    return int(found)
 
 
 def _delete_user(conn: Connection, snapshot: Snapshot) -> None:
@@ -510,19 +401,13 @@ def _delete_user(conn: Connection, snapshot: Snapshot) -> None:
     if user.version == 0:
         # Nothing stored yet as far as the snapshot knows; it must still be so.
         found = conn.execute(
-            _SELECT_USER, {"channel": ref.channel, "external_id": ref.external_id}
+            _SELECT_USER_ID, {"channel": ref.channel, "external_id": ref.external_id}
         ).first()
         if found is not None:
             raise VersionConflict(ref)
         return
-    if user.id is not None:
-        result = conn.execute(_DELETE_USER, {"b_id": user.id, "b_version": user.version})
-    else:
-        result = conn.execute(
-            _DELETE_USER_BY_REF,
-            {"b_channel": ref.channel, "b_external_id": ref.external_id, "b_version": user.version},
-        )
-    if result.rowcount != 1:
+    user_id = user.id if user.id is not None else _user_id(conn, ref)
+    if conn.execute(_DELETE_USER, {"b_id": user_id, "b_version": user.version}).rowcount != 1:
         raise VersionConflict(ref)
 
 
@@ -532,3 +417,408 @@ def _record_key(conn: Connection, key: str, user_id: int | None, now: dt.datetim
         conn.execute(_INSERT_KEY, {"key": key, "user_id": user_id, "created_at": now})
     except IntegrityError as exc:
         raise VersionConflict(key) from exc
+
+
+def _plan_rows(
+    snapshot: Snapshot,
+    changes: Changes,
+    user_id: int,
+    state: Callable[[dict[str, Any]], Any],
+    at: Callable[[dt.datetime], Any],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The parameters of one INSERT per new plan and one UPDATE per changed plan.
+
+    Which plans exist is known from the snapshot: the version check has just proved nobody
+    changed this user's data since it was loaded. Only the user's own plans are updated
+    (`b_user_id`), whatever plan id a channel passed in."""
+    existing = snapshot.plans.keys() - set(changes.deleted_plans)
+    new: list[dict[str, Any]] = []
+    changed: list[dict[str, Any]] = []
+    for pid, plan in changes.plans.items():
+        row = {
+            "template_id": plan.template_id,
+            "title": plan.title,
+            "status": plan.status.value,
+            "state": state(plan.state),
+            "updated_at": at(plan.updated_at),
+        }
+        if pid in existing:
+            changed.append({**row, "b_id": pid, "b_user_id": user_id})
+        else:
+            new.append({**row, "id": pid, "user_id": user_id, "created_at": at(plan.created_at)})
+    return new, changed
+
+
+# ============================================================================= SQLite file
+# The same statements, compiled once, on raw sqlite3 connections. Values are converted the
+# way the models' types store them on SQLite, so either path reads what the other wrote:
+# JSON as text, UtcDateTime as naive UTC 'YYYY-MM-DD HH:MM:SS.ffffff'.
+
+_SQLITE = sqlite_dialect.dialect(paramstyle="named")
+
+
+def _sqlite_sql(statement: ClauseElement) -> str:
+    """SQLite's SQL for a Core statement whose every parameter is a named bindparam."""
+    compiled = statement.compile(dialect=_SQLITE)
+    preset = {name: value for name, value in compiled.params.items() if value is not None}
+    if preset:  # a literal bound as a parameter would be silently missing at execution
+        raise AssertionError(f"literal parameters {preset} in {compiled}")
+    return str(compiled)
+
+
+SQL_USER_AND_KEY = _sqlite_sql(_SELECT_USER_AND_KEY)
+SQL_USER_ID = _sqlite_sql(_SELECT_USER_ID)
+SQL_PLANS = _sqlite_sql(_SELECT_PLANS)
+SQL_HISTORY = _sqlite_sql(_SELECT_HISTORY)
+SQL_INSERT_USER = _sqlite_sql(_INSERT_USER)
+SQL_BUMP_VERSION = _sqlite_sql(_BUMP_VERSION)
+SQL_BUMP_USER = _sqlite_sql(_BUMP_USER)
+SQL_DELETE_USER = _sqlite_sql(_DELETE_USER)
+SQL_INSERT_PLAN = _sqlite_sql(_INSERT_PLAN)
+SQL_UPDATE_PLAN = _sqlite_sql(_UPDATE_PLAN)
+SQL_DELETE_PLAN = _sqlite_sql(_DELETE_PLAN)
+SQL_INSERT_ANSWER = _sqlite_sql(_INSERT_ANSWER)
+SQL_INSERT_KEY = _sqlite_sql(_INSERT_KEY)
+
+
+def _to_sqlite_time(value: dt.datetime) -> str:
+    """models.UtcDateTime's SQLite form: naive UTC text with microseconds."""
+    if value.tzinfo is not None:
+        value = value.astimezone(dt.UTC).replace(tzinfo=None)
+    return value.isoformat(" ", "microseconds")
+
+
+def _from_sqlite_time(text: str) -> dt.datetime:
+    value = dt.datetime.fromisoformat(text)
+    if value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC)
+
+
+def _to_json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _sqlite_load(db: sqlite3.Connection, user: UserRef, key: str) -> Snapshot:
+    # Each statement reads the newest commit (autocommit reads). The user is read first: if
+    # plans change before the second read, the version is already stale and a commit from
+    # this snapshot is refused.
+    ((user_id, state, version, seen),) = db.execute(
+        SQL_USER_AND_KEY, {"key": key, "channel": user.channel, "external_id": user.external_id}
+    ).fetchall()
+    if user_id is None:
+        return Snapshot(user=UserRecord(ref=user), key_seen=bool(seen))
+    loaded = {
+        pid: PlanRecord(
+            id=pid,
+            template_id=template_id,
+            title=title,
+            status=status,
+            state=json.loads(plan_state),
+            answers=json.loads(current) if current is not None else {},
+            created_at=_from_sqlite_time(created_at),
+            updated_at=_from_sqlite_time(updated_at),
+        )
+        for pid, template_id, title, status, plan_state, created_at, updated_at, current in (
+            db.execute(SQL_PLANS, {"user_id": user_id}).fetchall()
+        )
+    }
+    return Snapshot(
+        user=UserRecord(id=user_id, ref=user, state=json.loads(state), version=version),
+        plans=loaded,
+        key_seen=bool(seen),
+    )
+
+
+def _sqlite_history(db: sqlite3.Connection, plan_id: str) -> list[AnswerRecord]:
+    return [
+        AnswerRecord(
+            plan_id=pid,
+            path=path,
+            value=AnswerValue.model_validate_json(value),
+            created_at=_from_sqlite_time(created_at),
+        )
+        for pid, path, value, created_at in db.execute(SQL_HISTORY, {"plan_id": plan_id}).fetchall()
+    ]
+
+
+def _sqlite_commit(db: sqlite3.Connection, snapshot: Snapshot, changes: Changes, key: str) -> None:
+    """The whole commit, inside the writer's transaction (see `_SqliteRunner`)."""
+    now = _to_sqlite_time(_utc_now())
+    if changes.delete_user:
+        _sqlite_delete_user(db, snapshot)
+        _sqlite_record_key(db, key, None, now)
+        return
+    _strangers(snapshot, changes)
+    user_id = _sqlite_write_user(db, snapshot, changes, now)
+    if changes.deleted_plans:
+        db.executemany(
+            SQL_DELETE_PLAN,
+            [{"b_id": pid, "b_user_id": user_id} for pid in sorted(set(changes.deleted_plans))],
+        )
+    new, changed = _plan_rows(snapshot, changes, user_id, _to_json, _to_sqlite_time)
+    _execute(db, SQL_INSERT_PLAN, new)
+    _execute(db, SQL_UPDATE_PLAN, changed)
+    _execute(
+        db,
+        SQL_INSERT_ANSWER,
+        [
+            {
+                "plan_id": a.plan_id,
+                "path": a.path,
+                "value": a.value.model_dump_json(),
+                "created_at": _to_sqlite_time(a.created_at),
+            }
+            for a in changes.answers
+        ],
+    )
+    _sqlite_record_key(db, key, user_id, now)
+
+
+def _execute(db: sqlite3.Connection, sql: str, rows: list[dict[str, Any]]) -> None:
+    """One plain execute for one row (the usual case), executemany for more."""
+    if len(rows) == 1:
+        db.execute(sql, rows[0])
+    elif rows:
+        db.executemany(sql, rows)
+
+
+def _sqlite_write_user(
+    db: sqlite3.Connection, snapshot: Snapshot, changes: Changes, now: str
+) -> int:
+    user = snapshot.user
+    ref = user.ref
+    if user.version == 0:
+        try:
+            inserted = db.execute(
+                SQL_INSERT_USER,
+                {
+                    "channel": ref.channel,
+                    "external_id": ref.external_id,
+                    "display_name": ref.display_name,
+                    "state": _to_json(changes.user_state),
+                    "version": 1,
+                    "created_at": now,
+                    "updated_at": now,
+                },
+            )
+        except sqlite3.IntegrityError as exc:
+            # Another first commit for this user won the race (unique channel + id).
+            raise VersionConflict(ref) from exc
+        return cast(int, inserted.lastrowid)
+    user_id = user.id if user.id is not None else _sqlite_user_id(db, ref)
+    params: dict[str, Any] = {
+        "b_id": user_id,
+        "b_version": user.version,
+        "display_name": ref.display_name,
+        "updated_at": now,
+    }
+    if _state_changed(snapshot, changes):
+        bumped = db.execute(SQL_BUMP_USER, {**params, "state": _to_json(changes.user_state)})
+    else:
+        bumped = db.execute(SQL_BUMP_VERSION, params)
+    if bumped.rowcount != 1:
+        raise VersionConflict(ref)
+    return user_id
+
+
+def _sqlite_user_id(db: sqlite3.Connection, ref: UserRef) -> int:
+    rows = db.execute(
+        SQL_USER_ID, {"channel": ref.channel, "external_id": ref.external_id}
+    ).fetchall()
+    if not rows:
+        raise VersionConflict(ref)
+    return cast(int, rows[0][0])
+
+
+def _sqlite_delete_user(db: sqlite3.Connection, snapshot: Snapshot) -> None:
+    """Delete the user; plans and answers go with it (ON DELETE CASCADE)."""
+    user = snapshot.user
+    ref = user.ref
+    if user.version == 0:
+        # Nothing stored yet as far as the snapshot knows; it must still be so.
+        if db.execute(
+            SQL_USER_ID, {"channel": ref.channel, "external_id": ref.external_id}
+        ).fetchall():
+            raise VersionConflict(ref)
+        return
+    user_id = user.id if user.id is not None else _sqlite_user_id(db, ref)
+    if db.execute(SQL_DELETE_USER, {"b_id": user_id, "b_version": user.version}).rowcount != 1:
+        raise VersionConflict(ref)
+
+
+def _sqlite_record_key(db: sqlite3.Connection, key: str, user_id: int | None, now: str) -> None:
+    try:
+        db.execute(SQL_INSERT_KEY, {"key": key, "user_id": user_id, "created_at": now})
+    except sqlite3.IntegrityError as exc:
+        raise VersionConflict(key) from exc
+
+
+class _SqliteRunner:
+    """Raw sqlite3 connections of a synchronous twin of an SQLite AsyncEngine.
+
+    Reads run on the calling thread, on an idle reader connection (WAL: readers never wait
+    for the writer). Commits go to one writer thread. Those an event loop asks for during
+    one pass of the loop are handed over together, and the writer applies every commit
+    waiting at that moment in one SQLite transaction, each under its own SAVEPOINT, and then
+    COMMITs once: a failed commit rolls back only its savepoint, and the fsync that makes
+    the answers durable (synchronous=FULL) is paid once per batch rather than once per
+    answer. No caller hears "committed" before that COMMIT has returned.
+    """
+
+    MAX_BATCH = 64
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        # NullPool: the connections are held for the store's lifetime, not pooled.
+        self._engine = create_engine(
+            engine.url.set(drivername="sqlite+pysqlite"), poolclass=NullPool
+        )
+        install_sqlite_pragmas(self._engine)
+        self._opened: list[PoolProxiedConnection] = []
+        self._opened_lock = threading.Lock()
+        self._idle_readers: list[sqlite3.Connection] = []
+        self._writer_db = self._connect()
+        self._pending: dict[asyncio.AbstractEventLoop, list[_Job[Any]]] = {}
+        self._queue: queue.SimpleQueue[list[_Job[Any]] | None] = queue.SimpleQueue()
+        self._writer = threading.Thread(
+            target=self._write_forever, name="planbot-sqlite-write", daemon=True
+        )
+        self._writer.start()
+
+    def _connect(self) -> sqlite3.Connection:
+        proxied = self._engine.raw_connection()
+        db = cast(sqlite3.Connection, proxied.driver_connection)
+        db.isolation_level = None  # no implicit BEGIN: the writer says BEGIN/COMMIT itself
+        with self._opened_lock:
+            self._opened.append(proxied)
+        return db
+
+    def read(self, fn: Callable[..., T], *args: Any) -> T:
+        try:
+            db = self._idle_readers.pop()
+        except IndexError:  # first read, or reads on several threads at once
+            db = self._connect()
+        try:
+            return fn(db, *args)
+        finally:
+            self._idle_readers.append(db)
+
+    async def write(self, fn: Callable[..., T], *args: Any) -> T:
+        loop = asyncio.get_running_loop()
+        job: _Job[T] = _Job(fn, args, loop, loop.create_future())
+        pending = self._pending.get(loop)
+        if pending is None:
+            # Hand over at the end of this pass of the loop, with the commits other tasks
+            # ask for meanwhile: the writer then sees them as one batch.
+            pending = self._pending[loop] = []
+            loop.call_soon(self._hand_over, loop)
+        pending.append(job)
+        return await job.future
+
+    def _hand_over(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._queue.put(self._pending.pop(loop))
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._writer.join()
+        with self._opened_lock:
+            for proxied in self._opened:
+                proxied.close()
+            self._opened.clear()
+        self._idle_readers.clear()
+        self._engine.dispose()
+
+    def _write_forever(self) -> None:
+        while (first := self._queue.get()) is not None:
+            batch = list(first)
+            stop = False
+            while len(batch) < self.MAX_BATCH:
+                try:
+                    more = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    stop = True
+                    break
+                batch.extend(more)
+            self._write_batch(batch)
+            if stop:
+                return
+
+    def _write_batch(self, batch: list[_Job[Any]]) -> None:
+        db = self._writer_db
+        try:
+            # Take the write lock now: every read below sees the latest commit.
+            db.execute("BEGIN IMMEDIATE")
+            if len(batch) == 1:
+                batch[0].run(db)
+            else:
+                for job in batch:
+                    db.execute("SAVEPOINT planbot_commit")
+                    if not job.run(db):
+                        db.execute("ROLLBACK TO planbot_commit")
+                    db.execute("RELEASE planbot_commit")
+            db.execute("COMMIT" if any(job.ok for job in batch) else "ROLLBACK")
+        except BaseException as exc:  # BEGIN or COMMIT failed: nobody was committed
+            if db.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    db.execute("ROLLBACK")
+            for job in batch:
+                if job.ok or job.error is None:
+                    job.fail(exc)
+        for loop, jobs in _by_loop(batch).items():
+            # A closed event loop has nobody waiting any more.
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(_settle, jobs)
+
+
+class _Job(Generic[T]):
+    """One queued commit: the function, and where to report how it went."""
+
+    def __init__(
+        self,
+        fn: Callable[..., T],
+        args: tuple[Any, ...],
+        loop: asyncio.AbstractEventLoop,
+        future: asyncio.Future[T],
+    ) -> None:
+        self.fn = fn
+        self.args = args
+        self.loop = loop
+        self.future = future
+        self.ok = False
+        self.result: T | None = None
+        self.error: BaseException | None = None
+
+    def run(self, db: sqlite3.Connection) -> bool:
+        try:
+            self.result = self.fn(db, *self.args)
+        except Exception as exc:
+            self.error = exc
+            return False
+        self.ok = True
+        return True
+
+    def fail(self, exc: BaseException) -> None:
+        self.ok = False
+        self.error = exc
+
+    def settle(self) -> None:
+        if self.future.done():  # the caller was cancelled meanwhile
+            return
+        if self.ok:
+            self.future.set_result(cast(T, self.result))
+        else:
+            self.future.set_exception(self.error or RuntimeError("commit not run"))
+
+
+def _by_loop(batch: list[_Job[Any]]) -> Mapping[asyncio.AbstractEventLoop, list[_Job[Any]]]:
+    grouped: dict[asyncio.AbstractEventLoop, list[_Job[Any]]] = {}
+    for job in batch:
+        grouped.setdefault(job.loop, []).append(job)
+    return grouped
+
+
+def _settle(jobs: list[_Job[Any]]) -> None:
+    for job in jobs:
+        job.settle()
