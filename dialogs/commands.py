@@ -90,7 +90,9 @@ def parse_command(text: str) -> ParsedCommand | None:
         key = fold(head)
         command = _BARE.get(key) or (Command.START if key == "start" else None)
         return ParsedCommand(command, head, rest.strip())
+    if len(stripped) > 20:  # a bare command is one or two words; answers are longer
+        return None
     key = fold(stripped).rstrip(".!? ")
-    if key in _BARE and len(stripped) <= 20:
+    if key in _BARE:
         return ParsedCommand(_BARE[key], stripped, "")
     return None

@@ -1203,7 +1203,8 @@ class Engine:
             return
         slot = self._cursor_slot(plan)
         if slot is not None and slot.question is not None:
-            keep = fold(text.strip()) == fold(self.msg("button.keep"))
+            keep_label = self.msg("button.keep")
+            keep = len(text) < 2 * len(keep_label) and fold(text.strip()) == fold(keep_label)
             if keep and slot.path in plan.answers:
                 self._advance(ctx, plan)
                 return
