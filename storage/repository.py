@@ -225,38 +225,48 @@ def _strangers(snapshot: Snapshot, changes: Changes) -> None:
         )
 
 
-def _state_changed(snapshot: Snapshot, changes: Changes) -> bool:
-    """Whether users.state must be written. A step works on a deep copy of the loaded state
-    (dialogs.engine `_ctx`), so an equal dict means an unchanged state; the very same dict
-    object may have been changed in place, so it is always written."""
-    loaded = snapshot.user.state
-    return changes.user_state is loaded or changes.user_state != loaded
-
-
 class SqlStore:
     """A SessionStore on an async SQLAlchemy engine (see storage.db.open_database).
 
     Call `close()` when done: on SQLite it stops the writer thread and closes the connections.
     """
 
+    REMEMBERED_STATES = 10_000
+
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         self._sqlite: _SqliteRunner | None = None
+        # users.state as loaded, as JSON text, by (user id, version): a commit whose state
+        # serialises to the same text leaves the column alone. Text, not the loaded dict,
+        # because a caller may have changed the snapshot's dict in place; the version pins
+        # the row's content. Bounded: a load that is never committed is forgotten later.
+        self._loaded_states: dict[tuple[int, int], str] = {}
         if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
             self._sqlite = _SqliteRunner(engine)
 
     async def load(self, user: UserRef, key: str) -> Snapshot:
         if self._sqlite is not None:
-            return self._sqlite.read(_sqlite_load, user, key)
-        async with self._engine.connect() as conn:
-            return await conn.run_sync(_load, user, key)
+            snapshot, state = self._sqlite.read(_sqlite_load, user, key)
+        else:
+            async with self._engine.connect() as conn:
+                snapshot, state = await conn.run_sync(_load, user, key)
+        if snapshot.user.id is not None and state is not None:
+            loaded = self._loaded_states
+            if len(loaded) >= self.REMEMBERED_STATES:
+                del loaded[next(iter(loaded))]
+            loaded[snapshot.user.id, snapshot.user.version] = state
+        return snapshot
 
     async def commit(self, snapshot: Snapshot, changes: Changes, key: str) -> None:
+        state: str | None = _to_json(changes.user_state)
+        user = snapshot.user
+        if user.id is not None and self._loaded_states.pop((user.id, user.version), None) == state:
+            state = None  # unchanged: only the version moves
         if self._sqlite is not None:
-            await self._sqlite.write(_sqlite_commit, snapshot, changes, key)
+            await self._sqlite.write(_sqlite_commit, snapshot, changes, key, state)
             return
         async with self._engine.begin() as conn:
-            await conn.run_sync(_commit, snapshot, changes, key)
+            await conn.run_sync(_commit, snapshot, changes, key, state is not None)
 
     async def history(self, plan_id: str) -> list[AnswerRecord]:
         if self._sqlite is not None:
@@ -273,7 +283,7 @@ class SqlStore:
 # (and in-memory SQLite): Core statements on a SQLAlchemy Connection, via run_sync.
 
 
-def _load(conn: Connection, user: UserRef, key: str) -> Snapshot:
+def _load(conn: Connection, user: UserRef, key: str) -> tuple[Snapshot, str | None]:
     # The user is read first: if plans change between the reads, the snapshot's version is
     # already stale and its commit will be refused.
     row = conn.execute(
@@ -281,7 +291,7 @@ def _load(conn: Connection, user: UserRef, key: str) -> Snapshot:
         {"key": key, "channel": user.channel, "external_id": user.external_id},
     ).one()
     if row.id is None:
-        return Snapshot(user=UserRecord(ref=user), key_seen=bool(row.key_seen))
+        return Snapshot(user=UserRecord(ref=user), key_seen=bool(row.key_seen)), None
     loaded = {
         plan.id: PlanRecord(
             id=plan.id,
@@ -295,11 +305,12 @@ def _load(conn: Connection, user: UserRef, key: str) -> Snapshot:
         )
         for plan in conn.execute(_SELECT_PLANS, {"user_id": row.id})
     }
-    return Snapshot(
+    snapshot = Snapshot(
         user=UserRecord(id=row.id, ref=user, state=row.state, version=row.version),
         plans=loaded,
         key_seen=bool(row.key_seen),
     )
+    return snapshot, _to_json(row.state)
 
 
 def _history(conn: Connection, plan_id: str) -> list[AnswerRecord]:
@@ -314,15 +325,18 @@ def _history(conn: Connection, plan_id: str) -> list[AnswerRecord]:
     ]
 
 
-def _commit(conn: Connection, snapshot: Snapshot, changes: Changes, key: str) -> None:
-    """The whole commit, inside the caller's transaction."""
+def _commit(
+    conn: Connection, snapshot: Snapshot, changes: Changes, key: str, write_state: bool = True
+) -> None:
+    """The whole commit, inside the caller's transaction; users.state only if `write_state`
+    (a new user's always)."""
     now = _utc_now()
     if changes.delete_user:
         _delete_user(conn, snapshot)
         _record_key(conn, key, None, now)
         return
     _strangers(snapshot, changes)
-    user_id = _write_user(conn, snapshot, changes, now)
+    user_id = _write_user(conn, snapshot, changes, now, write_state)
     deleted = set(changes.deleted_plans)
     if deleted:
         conn.execute(_DELETE_PLAN, [{"b_id": pid, "b_user_id": user_id} for pid in sorted(deleted)])
@@ -347,7 +361,9 @@ def _commit(conn: Connection, snapshot: Snapshot, changes: Changes, key: str) ->
     _record_key(conn, key, user_id, now)
 
 
-def _write_user(conn: Connection, snapshot: Snapshot, changes: Changes, now: dt.datetime) -> int:
+def _write_user(
+    conn: Connection, snapshot: Snapshot, changes: Changes, now: dt.datetime, write_state: bool
+) -> int:
     """Insert the user (first commit) or bump its version; refuse a stale snapshot."""
     user = snapshot.user
     ref = user.ref
@@ -376,7 +392,7 @@ def _write_user(conn: Connection, snapshot: Snapshot, changes: Changes, now: dt.
         "display_name": ref.display_name,
         "updated_at": now,
     }
-    if _state_changed(snapshot, changes):
+    if write_state:
         result = conn.execute(_BUMP_USER, {**params, "state": changes.user_state})
     else:
         result = conn.execute(_BUMP_VERSION, params)
@@ -499,7 +515,7 @@ def _to_json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-def _sqlite_load(db: sqlite3.Connection, user: UserRef, key: str) -> Snapshot:
+def _sqlite_load(db: sqlite3.Connection, user: UserRef, key: str) -> tuple[Snapshot, str | None]:
     # Each statement reads the newest commit (autocommit reads). The user is read first: if
     # plans change before the second read, the version is already stale and a commit from
     # this snapshot is refused.
@@ -507,7 +523,7 @@ def _sqlite_load(db: sqlite3.Connection, user: UserRef, key: str) -> Snapshot:
         SQL_USER_AND_KEY, {"key": key, "channel": user.channel, "external_id": user.external_id}
     ).fetchall()
     if user_id is None:
-        return Snapshot(user=UserRecord(ref=user), key_seen=bool(seen))
+        return Snapshot(user=UserRecord(ref=user), key_seen=bool(seen)), None
     loaded = {
         pid: PlanRecord(
             id=pid,
@@ -523,11 +539,12 @@ def _sqlite_load(db: sqlite3.Connection, user: UserRef, key: str) -> Snapshot:
             db.execute(SQL_PLANS, {"user_id": user_id}).fetchall()
         )
     }
-    return Snapshot(
+    snapshot = Snapshot(
         user=UserRecord(id=user_id, ref=user, state=json.loads(state), version=version),
         plans=loaded,
         key_seen=bool(seen),
     )
+    return snapshot, state
 
 
 def _sqlite_history(db: sqlite3.Connection, plan_id: str) -> list[AnswerRecord]:
@@ -542,15 +559,18 @@ def _sqlite_history(db: sqlite3.Connection, plan_id: str) -> list[AnswerRecord]:
     ]
 
 
-def _sqlite_commit(db: sqlite3.Connection, snapshot: Snapshot, changes: Changes, key: str) -> None:
-    """The whole commit, inside the writer's transaction (see `_SqliteRunner`)."""
+def _sqlite_commit(
+    db: sqlite3.Connection, snapshot: Snapshot, changes: Changes, key: str, state: str | None
+) -> None:
+    """The whole commit, inside the writer's transaction (see `_SqliteRunner`); `state` is
+    users.state as JSON, None to leave it as it is (a new user's is always written)."""
     now = _to_sqlite_time(_utc_now())
     if changes.delete_user:
         _sqlite_delete_user(db, snapshot)
         _sqlite_record_key(db, key, None, now)
         return
     _strangers(snapshot, changes)
-    user_id = _sqlite_write_user(db, snapshot, changes, now)
+    user_id = _sqlite_write_user(db, snapshot, changes, now, state)
     if changes.deleted_plans:
         db.executemany(
             SQL_DELETE_PLAN,
@@ -584,7 +604,7 @@ def _execute(db: sqlite3.Connection, sql: str, rows: list[dict[str, Any]]) -> No
 
 
 def _sqlite_write_user(
-    db: sqlite3.Connection, snapshot: Snapshot, changes: Changes, now: str
+    db: sqlite3.Connection, snapshot: Snapshot, changes: Changes, now: str, state: str | None
 ) -> int:
     user = snapshot.user
     ref = user.ref
@@ -596,7 +616,7 @@ def _sqlite_write_user(
                     "channel": ref.channel,
                     "external_id": ref.external_id,
                     "display_name": ref.display_name,
-                    "state": _to_json(changes.user_state),
+                    "state": state if state is not None else _to_json(changes.user_state),
                     "version": 1,
                     "created_at": now,
                     "updated_at": now,
@@ -613,8 +633,8 @@ def _sqlite_write_user(
         "display_name": ref.display_name,
         "updated_at": now,
     }
-    if _state_changed(snapshot, changes):
-        bumped = db.execute(SQL_BUMP_USER, {**params, "state": _to_json(changes.user_state)})
+    if state is not None:
+        bumped = db.execute(SQL_BUMP_USER, {**params, "state": state})
     else:
         bumped = db.execute(SQL_BUMP_VERSION, params)
     if bumped.rowcount != 1:

@@ -25,7 +25,7 @@ import platformdirs
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Connection, func, inspect, select, text
+from sqlalchemy import Connection, event, func, inspect, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -39,7 +39,14 @@ from dialogs.types import (
     Snapshot,
     UserRef,
 )
-from storage import Database, default_database_url, migrate, normalize_url, open_database
+from storage import (
+    Database,
+    default_database_url,
+    migrate,
+    normalize_url,
+    open_database,
+    repository,
+)
 from storage.db import create_engine, downgrade, upgrade
 from storage.models import Base, answers, plans, processed_keys, users
 
@@ -683,3 +690,207 @@ def test_database_urls_are_turned_into_their_async_form(given: str, expected: st
 def test_an_unsupported_database_url_says_what_to_write(given: str) -> None:
     with pytest.raises(ValueError, match=r"sqlite:///"):
         normalize_url(given)
+
+
+# --------------------------------------------------------------------------- the hot path
+
+
+class StatementLog:
+    """The SQL a store sends while a test runs: SQLite's writer connection traced, or the
+    PostgreSQL engine's cursor executions."""
+
+    def __init__(self, db: Database) -> None:
+        self.statements: list[str] = []
+        runner = db.store._sqlite  # the raw sqlite3 path, or None on PostgreSQL
+        if runner is not None:
+            runner._writer_db.set_trace_callback(self.statements.append)
+        else:
+            event.listen(db.engine.sync_engine, "before_cursor_execute", self._cursor)
+
+    def _cursor(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        self.statements.append(statement)
+
+    def matching(self, *words: str) -> list[str]:
+        return [s for s in self.statements if all(w in " ".join(s.split()) for w in words)]
+
+
+async def test_unchanged_user_state_is_not_rewritten_but_the_version_moves(
+    database: Database,
+) -> None:
+    plan_id = uuid.uuid4().hex
+    await answer(database.store, ANNA, plan_id, "q1", "ett", "k1")  # sets active_plan
+    log = StatementLog(database)
+    await answer(database.store, ANNA, plan_id, "q2", "två", "k2")  # same state again
+
+    after = await database.store.load(ANNA, "k3")
+    assert after.user.version == 2
+    assert after.user.state == {"active_plan": plan_id}
+    assert current_texts(after, plan_id) == {"q1": "ett", "q2": "två"}
+    bumps = log.matching("UPDATE users")
+    assert len(bumps) == 1 and "state" not in bumps[0].split("WHERE")[0], bumps
+
+    # An unchanged state still takes part in the version check.
+    stale = await database.store.load(ANNA, "k4")
+    await answer(database.store, ANNA, plan_id, "q3", "tre", "k5")
+    with pytest.raises(VersionConflict):
+        await database.store.commit(
+            stale, answering(stale, stale.plans[plan_id], an_answer(plan_id, "q4", "fyra")), "k4"
+        )
+    # A changed state is written.
+    snapshot = await database.store.load(ANNA, "k6")
+    await database.store.commit(snapshot, Changes(user_state={"menu": "x"}), "k6")
+    assert (await database.store.load(ANNA, "k7")).user.state == {"menu": "x"}
+
+
+async def test_a_state_changed_in_place_is_still_written(store: SessionStore) -> None:
+    # A step that hands back the snapshot's own dict, changed in place, is not "unchanged".
+    await answer(store, ANNA, uuid.uuid4().hex, "q1", "ett", "k1")
+    snapshot = await store.load(ANNA, "k2")
+    snapshot.user.state["menu"] = {"kind": "resume"}
+    await store.commit(snapshot, Changes(user_state=snapshot.user.state), "k2")
+    assert (await store.load(ANNA, "k3")).user.state["menu"] == {"kind": "resume"}
+
+
+async def test_a_conflict_inside_a_group_commit_batch_rolls_back_only_that_commit(
+    database: Database,
+) -> None:
+    carl = UserRef(channel="telegram", external_id="carl")
+    plans_of = {ANNA: uuid.uuid4().hex, BERIT: uuid.uuid4().hex, carl: uuid.uuid4().hex}
+    for n, (user, plan_id) in enumerate(plans_of.items()):
+        await answer(database.store, user, plan_id, "q0", "start", f"k0-{n}")
+    anna_one = await database.store.load(ANNA, "anna-1")
+    anna_two = await database.store.load(ANNA, "anna-2")  # the same version: will lose
+    berit = await database.store.load(BERIT, "berit-1")
+    carls = await database.store.load(carl, "carl-1")
+
+    def turn(snapshot: Snapshot, user: UserRef, text: str) -> Changes:
+        plan_id = plans_of[user]
+        return answering(snapshot, snapshot.plans[plan_id], an_answer(plan_id, "q1", text))
+
+    log = StatementLog(database)
+    results = await asyncio.gather(
+        database.store.commit(anna_one, turn(anna_one, ANNA, "Anna 1"), "anna-1"),
+        database.store.commit(berit, turn(berit, BERIT, "Berit 1"), "berit-1"),
+        database.store.commit(anna_two, turn(anna_two, ANNA, "Anna 2"), "anna-2"),
+        # answers for a plan that is not Carl's: refused before anything is written
+        database.store.commit(
+            carls, Changes(user_state={}, answers=[an_answer(plans_of[BERIT], "q9", "x")]), "c"
+        ),
+        database.store.commit(carls, turn(carls, carl, "Carl 1"), "carl-1"),
+        return_exceptions=True,
+    )
+    assert [type(r).__name__ for r in results] == [
+        "NoneType",
+        "NoneType",
+        "VersionConflict",
+        "ValueError",
+        "NoneType",
+    ]
+    if database.store._sqlite is not None:  # one transaction, one fsync, for all five
+        assert len(log.matching("COMMIT")) == 1, log.statements
+        assert len(log.matching("ROLLBACK TO")) == 2, log.statements
+
+    texts = {
+        user: current_texts(await database.store.load(user, "x"), plan_id)
+        for user, plan_id in plans_of.items()
+    }
+    assert texts == {
+        ANNA: {"q0": "start", "q1": "Anna 1"},
+        BERIT: {"q0": "start", "q1": "Berit 1"},
+        carl: {"q0": "start", "q1": "Carl 1"},
+    }
+    assert (await database.store.load(ANNA, "anna-1")).key_seen
+    assert not (await database.store.load(ANNA, "anna-2")).key_seen
+    assert not (await database.store.load(carl, "c")).key_seen
+    assert [a.value.text for a in await database.store.history(plans_of[BERIT])] == [
+        "start",
+        "Berit 1",
+    ]
+    assert (await count_rows(database))["answers"] == 6
+
+
+async def test_a_refused_lone_commit_leaves_nothing_and_the_next_one_commits(
+    database: Database,
+) -> None:
+    plan_id = uuid.uuid4().hex
+    await answer(database.store, ANNA, plan_id, "q1", "ett", "k1")
+    snapshot = await database.store.load(ANNA, "k2")
+    with pytest.raises(ValueError, match="not among the user's plans"):
+        await database.store.commit(
+            snapshot,
+            Changes(
+                user_state={"menu": "x"},
+                plans={plan_id: snapshot.plans[plan_id].model_copy(update={"title": "Nej"})},
+                answers=[an_answer(plan_id, "q2", "två"), an_answer("f" * 32, "q", "x")],
+            ),
+            "k2",
+        )
+    await answer(database.store, ANNA, plan_id, "q2", "två", "k2")
+    after = await database.store.load(ANNA, "k3")
+    assert after.user.version == 2 and after.user.state == {"active_plan": plan_id}
+    assert after.plans[plan_id].title == "Läsförståelse åk 4"
+    assert len(await database.store.history(plan_id)) == 2
+
+
+async def test_commits_from_two_event_loops_share_one_sqlite_store(tmp_path: Path) -> None:
+    # A second thread with its own event loop: the SQLite writer reports its commits on its
+    # own loop. (An asyncpg pool belongs to one loop, so this is SQLite's alone.)
+    database = await open_database(f"sqlite:///{tmp_path / 'p.db'}")
+    plan_a, plan_b = uuid.uuid4().hex, uuid.uuid4().hex
+
+    async def berits_turns() -> None:
+        for i in range(5):
+            await answer(database.store, BERIT, plan_b, f"q{i}", f"Berit {i}", f"b{i}")
+
+    try:
+        await asyncio.gather(
+            asyncio.to_thread(asyncio.run, berits_turns()),
+            *(answer(database.store, ANNA, plan_a, f"q{i}", "Anna", f"a{i}") for i in range(5)),
+        )
+        assert (await database.store.load(ANNA, "x")).user.version == 5
+        assert len(current_texts(await database.store.load(BERIT, "x"), plan_b)) == 5
+    finally:
+        await database.close()
+
+
+async def test_sqlite_fast_path_and_core_read_each_others_rows(tmp_path: Path) -> None:
+    # The raw sqlite3 path stores values the way the models' types do, so SQLAlchemy Core
+    # (and so Alembic, the bench, any tool on the engine) reads them back unchanged, and
+    # the other way round.
+    db = await open_database(f"sqlite:///{tmp_path / 'p.db'}")
+    try:
+        plan = a_plan(state={"cursor": ["steg1", 0], "text": 'åäö \u2013 "citat"'})
+        at = dt.datetime(2026, 3, 15, 10, 30, 0, 123456, tzinfo=dt.timezone(dt.timedelta(hours=1)))
+        given = AnswerRecord(
+            plan_id=plan.id,
+            path="steg1.period",
+            value=AnswerValue(text="ht-26", start=dt.date(2026, 8, 1), items=("a", "ö")),
+            created_at=at,
+        )
+        snapshot = await db.store.load(ANNA, "k1")
+        await db.store.commit(snapshot, answering(snapshot, plan, given), "k1")
+        async with db.engine.connect() as conn:
+            (stored_state,) = (await conn.execute(select(plans.c.state))).one()
+            (value, created_at) = (
+                await conn.execute(select(answers.c.value, answers.c.created_at))
+            ).one()
+        assert stored_state == plan.state
+        assert AnswerValue.model_validate(value) == given.value
+        assert created_at == at and created_at.tzinfo is not None
+
+        # Written through Core (the PostgreSQL path), read through the raw path.
+        snapshot = await db.store.load(ANNA, "k2")
+        later = an_answer(plan.id, "steg1.mal", "Mål", at=NOW + dt.timedelta(microseconds=7))
+        changes = answering(snapshot, snapshot.plans[plan.id], later)
+        async with db.engine.begin() as conn:
+            await conn.run_sync(repository._commit, snapshot, changes, "k2")
+        reloaded = await db.store.load(ANNA, "k2")
+        assert reloaded.key_seen and reloaded.user.version == 2
+        assert reloaded.plans[plan.id].answers == {
+            "steg1.period": given.value,
+            "steg1.mal": later.value,
+        }
+        assert reloaded.plans[plan.id].state == plan.state
+        assert await db.store.history(plan.id) == [given, later]
+    finally:
+        await db.close()
