@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import json
 import uuid
 import zlib
 from dataclasses import dataclass, field
@@ -275,7 +276,8 @@ class Engine:
         plan = ctx.active
         parts = [
             str(ctx.user_state.get("active")),
-            repr(ctx.user_state.get("menu")),
+            # Key order is not kept by every database (PostgreSQL's JSONB sorts keys).
+            json.dumps(ctx.user_state.get("menu"), sort_keys=True, default=str),
         ]
         if plan is not None:
             st = plan.state

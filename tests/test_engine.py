@@ -551,3 +551,33 @@ async def test_overview_writes_a_date_once(teacher: Teacher) -> None:
     await teacher.say("/oversikt")
     assert "20 maj 2027 (20 maj 2027)" not in teacher.last[0].text
     assert "20 maj 2027" in teacher.last[0].text
+
+
+async def test_buttons_still_work_when_the_database_reorders_stored_keys(clock: Clock) -> None:
+    """PostgreSQL's JSONB hands dicts back with their keys sorted differently."""
+
+    def reorder(value: object) -> object:
+        if isinstance(value, dict):
+            return {k: reorder(value[k]) for k in sorted(value, key=lambda k: (-len(k), k))}
+        if isinstance(value, list):
+            return [reorder(v) for v in value]
+        return value
+
+    class ReorderingStore(MemoryStore):
+        async def load(self, user: UserRef, key: str) -> Snapshot:
+            snap = await super().load(user, key)
+            snap.user.state = reorder(snap.user.state)  # type: ignore[assignment]
+            for plan in snap.plans.values():
+                plan.state = reorder(plan.state)  # type: ignore[assignment]
+            return snap
+
+    store = ReorderingStore()
+    templates = load_templates()
+    teacher = Teacher(Conversation(store, templates, render_document, clock=clock))
+    await teacher.start()
+    await teacher.press("Handlingsplan")  # a menu stored as {"kind": ..., "ids": [...]}
+    assert teacher.question.heading == "Insatsens namn"
+    await teacher.say("/radera")
+    await teacher.press("Radera den här planen")
+    await teacher.press("Ja, radera")
+    assert store.plans == {}
