@@ -86,7 +86,11 @@ class Console:
         if out.note:
             lines.append(f"({out.note})")
         if out.choices:
-            lines.append("  ".join(f"[{i}] {c.label}" for i, c in enumerate(out.choices, 1)))
+            lines.append(
+                "  ".join(
+                    f"[{i}] {c.label.removeprefix(f'{i}. ')}" for i, c in enumerate(out.choices, 1)
+                )
+            )
             if out.is_question:
                 self.choices = out.choices
                 self.choices_only = not out.accepts_text
