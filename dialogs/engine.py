@@ -208,7 +208,9 @@ class Engine:
             self._on_start(ctx)
         elif inbound.kind is InboundKind.UNSUPPORTED:
             key = "unsupported.edited" if inbound.media == "edited" else "unsupported.media"
-            self._say(ctx, key, media=self.msg(f"media.{inbound.media or 'other'}"))
+            # A kind of attachment without its own wording (a channel's new one) is "det här".
+            media = f"media.{inbound.media}"
+            self._say(ctx, key, media=self.msg(media if media in self.msg else "media.other"))
             self._prompt(ctx)
         elif inbound.kind is InboundKind.CHOICE:
             self._on_choice(ctx, inbound.choice)

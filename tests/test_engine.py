@@ -581,3 +581,15 @@ async def test_buttons_still_work_when_the_database_reorders_stored_keys(clock: 
     await teacher.press("Radera den här planen")
     await teacher.press("Ja, radera")
     assert store.plans == {}
+
+
+# ---------------------------------------------------------------- found by test_engine_fuzz
+
+
+async def test_an_attachment_of_a_kind_without_its_own_wording_is_explained_not_a_crash(
+    teacher: Teacher, store: MemoryStore
+) -> None:
+    await answer_first(teacher, 3)
+    await teacher.send(teacher.inbound(InboundKind.UNSUPPORTED, media="gif"))
+    assert "Inget har ändrats" in teacher.text()
+    assert teacher.question.heading == "Nulägesanalys"
