@@ -20,7 +20,8 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given, settings, target
+from hypothesis import event as hypothesis_event
 from hypothesis import strategies as st
 
 from dialogs.commands import _ALIASES, Command
@@ -103,6 +104,11 @@ ODD_TEXTS = [
     "Behåll svaret",
     "Annat",
     "vet ej",
+    "²",
+    "٣",
+    "１",
+    "/andra ²",
+    "/tabort ³",
 ]
 TEXTS = st.one_of(
     st.sampled_from(EXAMPLES),
@@ -127,13 +133,18 @@ EVENT = st.one_of(
     st.tuples(st.just("text"), WHO, TEXTS),
     st.tuples(st.just("text"), WHO, TEXTS),
     st.tuples(st.just("text"), WHO, st.sampled_from(EXAMPLES)),
+    # A fitting answer to the question asked now, so that conversations reach far: more
+    # instances, finished plans, follow-ups, a slutredovisning carried from a plan.
+    st.tuples(st.just("answer"), WHO, st.integers(0, 3)),
+    st.tuples(st.just("answer"), WHO, st.integers(0, 3)),
+    st.tuples(st.just("answer"), WHO, st.integers(0, 3)),
     st.tuples(st.just("press"), WHO, PRESS),
     st.tuples(st.just("press"), WHO, PRESS),
     st.tuples(st.just("unsupported"), WHO, MEDIA),
     st.tuples(st.just("again"), WHO),
     st.tuples(st.just("year"), WHO),
 )
-CONVERSATIONS = st.lists(EVENT, min_size=1, max_size=60)
+CONVERSATIONS = st.lists(EVENT, min_size=1, max_size=100)
 
 
 # ---------------------------------------------------------------- the world under test
@@ -191,6 +202,10 @@ class World:
             return Inbound(user=user, kind=InboundKind.TEXT, key=key, text=event[2])
         if kind == "unsupported":
             return Inbound(user=user, kind=InboundKind.UNSUPPORTED, key=key, media=event[2])
+        if kind == "answer":
+            return Inbound(
+                user=user, kind=InboundKind.TEXT, key=key, text=self.fitting(who, event[2])
+            )
         if kind == "again":
             return self.last_inbound[who]
         if kind == "press":
@@ -205,6 +220,26 @@ class World:
                 value = f"{how}:{plans[arg % len(plans)] if plans else 'nothing'}"
             return Inbound(user=user, kind=InboundKind.CHOICE, key=key, choice=value)
         raise AssertionError(kind)
+
+    def fitting(self, who: int, variant: int) -> str:
+        """A valid answer to the active plan's current question; in a menu, a number."""
+        user = self.store.users.get(TEACHERS[who])
+        pid = user.state.get("active") if user else None
+        if user is None or user.state.get("menu") or pid not in self.store.plans:
+            return str(1 + variant % 2)
+        plan = self.store.plans[pid][1]
+        cursor = plan.state.get("cursor")
+        slots = plan_slots(TEMPLATES[plan.template_id], plan.state, plan.answers, _phases(plan))
+        for slot in slots:
+            if slot.path != cursor:
+                continue
+            if slot.is_more:
+                return "ja" if variant == 0 else "nej"
+            assert slot.question is not None
+            if slot.question.choices:
+                return str(1 + variant % len(slot.question.choices))
+            return slot.question.example or "ja"
+        return "ja" if variant % 2 else "nej"
 
 
 def _dump(store: MemoryStore) -> Any:
@@ -304,6 +339,15 @@ async def play(events: list[tuple[Any, ...]]) -> None:
             asked = [o for o in outs if o.is_question]
             assert asked, "an invalid answer was not followed by the question"
             assert asked[-1].heading == heading, (asked[-1].heading, heading)
+
+    # Steer the search toward long conversations that reach far into the plans.
+    target(float(len(world.store.log)), label="answers stored")
+    for _, plan in world.store.plans.values():
+        hypothesis_event(f"{plan.template_id} {plan.status.value}")
+        if any(len(ids) > 1 for ids in plan.state.get("instances", {}).values()):
+            hypothesis_event("several instances")
+        if plan.state.get("carried"):
+            hypothesis_event("carried")
 
 
 @settings(deadline=None)
