@@ -56,7 +56,11 @@ class Console:
     def _inbound(self, line: str) -> Inbound:
         stripped = line.strip()
         if self.choices:
-            if self.choices_only and stripped.isdigit() and 1 <= int(stripped) <= len(self.choices):
+            if (
+                self.choices_only
+                and stripped.isdecimal()
+                and 1 <= int(stripped) <= len(self.choices)
+            ):
                 choice = self.choices[int(stripped) - 1]
                 return Inbound(
                     user=self.user, kind=InboundKind.CHOICE, key=self._key(), choice=choice.value

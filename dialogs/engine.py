@@ -322,11 +322,11 @@ class Engine:
             self._on_pii(ctx, plan, token)
         elif mode == "buffer" and token == "done":
             self._finish_buffer(ctx, plan)
-        elif mode == "andra" and token.startswith("a") and token[1:].isdigit():
+        elif mode == "andra" and token.startswith("a") and token[1:].isdecimal():
             self._pick_edit(ctx, plan, int(token[1:]))
         elif mode == "remove":
             self._on_remove(ctx, plan, token)
-        elif mode == "remove_pick" and token.startswith("r") and token[1:].isdigit():
+        elif mode == "remove_pick" and token.startswith("r") and token[1:].isdecimal():
             self._pick_remove(ctx, plan, int(token[1:]))
         elif mode == "followup_offer":
             self._on_followup_offer(ctx, plan, token)
@@ -339,7 +339,7 @@ class Engine:
             self._export(ctx, plan)
         elif token == "new":
             self._on_command(ctx, ParsedCommand(Command.NEW, "ny", ""))
-        elif token.startswith("c") and token[1:].isdigit():
+        elif token.startswith("c") and token[1:].isdecimal():
             slot = self._cursor_slot(plan)
             if slot is None or slot.question is None:
                 self._prompt(ctx)
@@ -377,7 +377,7 @@ class Engine:
             ids: list[str] = menu.get("ids", [])
             if token == "new":
                 self._new_plan_menu(ctx)
-            elif token.startswith("p") and token[1:].isdigit() and int(token[1:]) < len(ids):
+            elif token.startswith("p") and token[1:].isdecimal() and int(token[1:]) < len(ids):
                 self._activate(ctx, ctx.plans[ids[int(token[1:])]])
             else:
                 ctx.user_state["menu"] = menu
@@ -385,7 +385,7 @@ class Engine:
                 self._prompt(ctx)
         elif kind == "templates":
             ids = menu.get("ids", [])
-            if token.startswith("t") and token[1:].isdigit() and int(token[1:]) < len(ids):
+            if token.startswith("t") and token[1:].isdecimal() and int(token[1:]) < len(ids):
                 self._start_template(ctx, self.templates[ids[int(token[1:])]])
             else:
                 ctx.user_state["menu"] = menu
@@ -398,7 +398,7 @@ class Engine:
                 self._prompt(ctx)
             elif token == "blank":
                 self._create_plan(ctx, template)
-            elif token.startswith("f") and token[1:].isdigit() and int(token[1:]) < len(ids):
+            elif token.startswith("f") and token[1:].isdecimal() and int(token[1:]) < len(ids):
                 self._create_plan(ctx, template, source=ctx.plans.get(ids[int(token[1:])]))
             else:
                 ctx.user_state["menu"] = menu
@@ -870,7 +870,7 @@ class Engine:
             self._prompt(ctx)
             return
         where = _path_words(argument)
-        if where and not argument.strip().isdigit():
+        if where and not argument.strip().isdecimal():
             # "/andra Område 2 › Insats 1": only that part of the plan
             inside = [s for s in slots if _path_words(s.breadcrumb()).startswith(where)]
             if not inside:
@@ -882,7 +882,7 @@ class Engine:
                 return
             else:
                 slots = inside
-        if argument.strip().isdigit() and 1 <= int(argument) <= len(slots):
+        if argument.strip().isdecimal() and 1 <= int(argument) <= len(slots):
             plan.state["mode"] = "andra"
             plan.state["edit_list"] = [s.path for s in slots]
             self._pick_edit(ctx, plan, int(argument) - 1)
@@ -951,7 +951,7 @@ class Engine:
             return
         chosen: tuple[Frame, ...] | None = None
         wanted = _path_words(argument)
-        if argument.strip().isdigit():
+        if argument.strip().isdecimal():
             index = int(argument.strip()) - 1
             chosen = removable[index][0] if 0 <= index < len(removable) else None
         elif wanted:
@@ -969,7 +969,7 @@ class Engine:
             ctx.touch(plan)
             self._remove_confirm(ctx, plan)
             return
-        if wanted and not argument.strip().isdigit():
+        if wanted and not argument.strip().isdecimal():
             self._say(ctx, "edit.no_such_part", part=argument.strip())
         targets = [self._remove_target(plan, t) for t, _ in removable]
         plan.state["mode"] = "remove_pick"
@@ -1178,14 +1178,14 @@ class Engine:
             return
         if mode == "andra":
             stripped = text.strip().rstrip(".")
-            if stripped.isdigit():
+            if stripped.isdecimal():
                 self._pick_edit(ctx, plan, int(stripped) - 1)
                 return
             plan.state.pop("mode", None)
             plan.state.pop("edit_list", None)
         if mode == "remove_pick":
             stripped = text.strip().rstrip(".")
-            if stripped.isdigit():
+            if stripped.isdecimal():
                 self._pick_remove(ctx, plan, int(stripped) - 1)
                 return
             plan.state.pop("mode", None)
@@ -1229,10 +1229,10 @@ class Engine:
         if kind in ("delete_plan", "delete_all"):
             yes = validators.parse_choice(_YESNO, text)
             return None if yes is None else ("yes" if yes == "ja" else "no")
-        if kind in ("plans", "templates") and stripped.isdigit():
+        if kind in ("plans", "templates") and stripped.isdecimal():
             prefix = "p" if kind == "plans" else "t"
             return f"{prefix}{int(stripped) - 1}"
-        if kind == "carry" and stripped.isdigit():
+        if kind == "carry" and stripped.isdecimal():
             index = int(stripped) - 1
             return "blank" if index == len(menu.get("ids", [])) else f"f{index}"
         if kind == "resume":
@@ -1255,7 +1255,7 @@ class Engine:
             ):
                 if folded == fold(self.msg(key)):
                     return token
-            if stripped.isdigit():
+            if stripped.isdecimal():
                 options = (["del_plan"] if menu.get("plan") else []) + ["del_all", "no"]
                 index = int(stripped) - 1
                 return options[index] if 0 <= index < len(options) else None

@@ -593,3 +593,13 @@ async def test_an_attachment_of_a_kind_without_its_own_wording_is_explained_not_
     await teacher.send(teacher.inbound(InboundKind.UNSUPPORTED, media="gif"))
     assert "Inget har ändrats" in teacher.text()
     assert teacher.question.heading == "Nulägesanalys"
+
+
+@pytest.mark.parametrize("text", ["/andra ²", "/andra", "/planer"])
+async def test_a_superscript_digit_typed_as_a_number_gets_a_reply_not_a_crash(
+    teacher: Teacher, text: str
+) -> None:
+    await answer_first(teacher, 3)
+    await teacher.say(text)
+    await teacher.say("²")  # str.isdigit() says yes, int() says no
+    assert teacher.last
