@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 from dialogs.commands import _ALIASES, Command
 from dialogs.messages import Messages
 from dialogs.service import Conversation
-from dialogs.slots import plan_slots
+from dialogs.slots import is_answered, plan_slots
 from dialogs.store import MemoryStore
 from dialogs.template import PROMPTS_DIR, Phase, load_templates
 from dialogs.types import AnswerRecord, Changes, Inbound, InboundKind, Outbound, Snapshot, UserRef
@@ -36,8 +36,7 @@ from tests.helpers import Clock
 
 settings.register_profile(
     "ci",
-    max_examples=40,
-    stateful_step_count=40,
+    max_examples=150,
     deadline=None,
     derandomize=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
@@ -339,6 +338,12 @@ async def play(events: list[tuple[Any, ...]]) -> None:
             asked = [o for o in outs if o.is_question]
             assert asked, "an invalid answer was not followed by the question"
             assert asked[-1].heading == heading, (asked[-1].heading, heading)
+
+    for _, plan in world.store.plans.values():
+        if plan.status.value == "klar":
+            slots = plan_slots(TEMPLATES[plan.template_id], plan.state, plan.answers)
+            unanswered = [x.path for x in slots if not is_answered(x, plan.answers)]
+            assert not unanswered, f"a plan called klar still asks {unanswered}"
 
     # Steer the search toward long conversations that reach far into the plans.
     target(float(len(world.store.log)), label="answers stored")
