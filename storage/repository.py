@@ -12,15 +12,17 @@ rather than the ORM's unit of work:
 - commit: the version bump (users.state is rewritten only when the step changed it), one
   INSERT or UPDATE per new or changed plan, the answer appends, the key.
 
-The statements are described once, in SQLAlchemy Core on the models' tables, and run two ways:
+The statements are described once, in SQLAlchemy Core on the models' tables, and the turn
+logic (`_load`, `_commit`, `_history`) is written once over a small adapter, `_Rows`, that
+runs them two ways:
 
-- PostgreSQL (and an in-memory SQLite): on the AsyncEngine through `AsyncConnection.run_sync`,
-  by the functions `_load`, `_commit` and `_history`.
-- An SQLite file: `_SqliteRunner`. The same Core statements are compiled once to SQLite's SQL
-  and executed on the raw sqlite3 connections of a synchronous twin engine (SQLAlchemy still
-  opens those connections and sets the PRAGMAs), by `_sqlite_load`, `_sqlite_commit` and
-  `_sqlite_history`: per statement SQLAlchemy's execution path (cache lookup, bind and result
-  processing, result objects) cost several times SQLite's own work, most of a turn's CPU.
+- PostgreSQL (and an in-memory SQLite): `_CoreRows`, on the AsyncEngine through
+  `AsyncConnection.run_sync`.
+- An SQLite file: `_SqliteRows` in `_SqliteRunner`. The same Core statements are compiled
+  once to SQLite's SQL and executed on the raw sqlite3 connections of a synchronous twin
+  engine (SQLAlchemy still opens those connections and sets the PRAGMAs): per statement
+  SQLAlchemy's execution path (cache lookup, bind and result processing, result objects)
+  cost several times SQLite's own work, most of a turn's CPU.
   Loads run on the caller's thread (the event loop's; a WAL read does not wait for the
   writer and takes tens of microseconds), commits on one writer thread that group-commits:
   one thread hop per turn. aiosqlite would hop to its thread for every cursor call.
@@ -39,8 +41,8 @@ import json
 import queue
 import sqlite3
 import threading
-from collections.abc import Callable, Mapping
-from typing import Any, Generic, TypeVar, cast
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Generic, Protocol, TypeVar, cast
 
 from sqlalchemy import (
     JSON,
@@ -246,10 +248,10 @@ class SqlStore:
 
     async def load(self, user: UserRef, key: str) -> Snapshot:
         if self._sqlite is not None:
-            snapshot, state = self._sqlite.read(_sqlite_load, user, key)
+            snapshot, state = self._sqlite.read(_load, user, key)
         else:
             async with self._engine.connect() as conn:
-                snapshot, state = await conn.run_sync(_load, user, key)
+                snapshot, state = await conn.run_sync(_core(_load), user, key)
         if snapshot.user.id is not None and state is not None:
             loaded = self._loaded_states
             if len(loaded) >= self.REMEMBERED_STATES:
@@ -263,129 +265,187 @@ class SqlStore:
         if user.id is not None and self._loaded_states.pop((user.id, user.version), None) == state:
             state = None  # unchanged: only the version moves
         if self._sqlite is not None:
-            await self._sqlite.write(_sqlite_commit, snapshot, changes, key, state)
+            await self._sqlite.write(_commit, snapshot, changes, key, state is not None)
             return
         async with self._engine.begin() as conn:
-            await conn.run_sync(_commit, snapshot, changes, key, state is not None)
+            await conn.run_sync(_core(_commit), snapshot, changes, key, state is not None)
 
     async def history(self, plan_id: str) -> list[AnswerRecord]:
         if self._sqlite is not None:
-            return self._sqlite.read(_sqlite_history, plan_id)
+            return self._sqlite.read(_history, plan_id)
         async with self._engine.connect() as conn:
-            return await conn.run_sync(_history, plan_id)
+            return await conn.run_sync(_core(_history), plan_id)
 
     async def close(self) -> None:
         if self._sqlite is not None:
             await asyncio.to_thread(self._sqlite.close)
 
 
-# ============================================================================= PostgreSQL
-# (and in-memory SQLite): Core statements on a SQLAlchemy Connection, via run_sync.
+# ============================================================================= one turn
+# The load and the commit are written once, over `_Rows`: SQLAlchemy Core on a Connection
+# (PostgreSQL, an in-memory SQLite, any tool on the engine), or the same statements
+# compiled once and run on a raw sqlite3 connection (the SQLite file's hot path). An
+# adapter says only how a statement runs and how values are stored.
 
 
-def _load(conn: Connection, user: UserRef, key: str) -> tuple[Snapshot, str | None]:
+class _Rows(Protocol):
+    integrity_error: tuple[type[Exception], ...]
+
+    def rows(self, statement: ClauseElement, params: Mapping[str, Any]) -> Sequence[Any]: ...
+    def run(self, statement: ClauseElement, params: Mapping[str, Any]) -> int: ...
+    def run_all(self, statement: ClauseElement, rows: list[dict[str, Any]]) -> None: ...
+    def insert_user(self, params: Mapping[str, Any]) -> int: ...
+    def to_json(self, value: Any) -> Any: ...
+    def from_json(self, stored: Any) -> Any: ...
+    def to_time(self, value: dt.datetime) -> Any: ...
+    def from_time(self, stored: Any) -> dt.datetime: ...
+
+
+class _CoreRows:
+    """Statements on a SQLAlchemy Connection; the column types convert the values."""
+
+    integrity_error: tuple[type[Exception], ...] = (IntegrityError,)
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def rows(self, statement: ClauseElement, params: Mapping[str, Any]) -> Sequence[Any]:
+        return list(self.conn.execute(statement, params))  # type: ignore[call-overload]
+
+    def run(self, statement: ClauseElement, params: Mapping[str, Any]) -> int:
+        return int(self.conn.execute(statement, params).rowcount)  # type: ignore[call-overload]
+
+    def run_all(self, statement: ClauseElement, rows: list[dict[str, Any]]) -> None:
+        if rows:
+            self.conn.execute(statement, rows)  # type: ignore[call-overload]
+
+    def insert_user(self, params: Mapping[str, Any]) -> int:
+        return int(self.conn.execute(_INSERT_USER_RETURNING_ID, params).scalar_one())
+
+    def to_json(self, value: Any) -> Any:
+        return value
+
+    def from_json(self, stored: Any) -> Any:
+        return stored
+
+    def to_time(self, value: dt.datetime) -> Any:
+        return value
+
+    def from_time(self, stored: Any) -> dt.datetime:
+        return cast(dt.datetime, stored)
+
+
+def _core(fn: Callable[..., T]) -> Callable[..., T]:
+    """`fn(rows, ...)` as `AsyncConnection.run_sync` calls it: `(connection, ...)`."""
+
+    def on_connection(conn: Connection, *args: Any) -> T:
+        return fn(_CoreRows(conn), *args)
+
+    return on_connection
+
+
+def _load(rows: _Rows, user: UserRef, key: str) -> tuple[Snapshot, str | None]:
+    """The snapshot, and users.state as JSON text (to tell later whether it changed)."""
     # The user is read first: if plans change between the reads, the snapshot's version is
     # already stale and its commit will be refused.
-    row = conn.execute(
-        _SELECT_USER_AND_KEY,
-        {"key": key, "channel": user.channel, "external_id": user.external_id},
-    ).one()
-    if row.id is None:
-        return Snapshot(user=UserRecord(ref=user), key_seen=bool(row.key_seen)), None
-    loaded = {
-        plan.id: PlanRecord(
-            id=plan.id,
-            template_id=plan.template_id,
-            title=plan.title,
-            status=plan.status,
-            state=plan.state,
-            answers=plan.answers or {},
-            created_at=plan.created_at,
-            updated_at=plan.updated_at,
-        )
-        for plan in conn.execute(_SELECT_PLANS, {"user_id": row.id})
-    }
-    snapshot = Snapshot(
-        user=UserRecord(id=row.id, ref=user, state=row.state, version=row.version),
-        plans=loaded,
-        key_seen=bool(row.key_seen),
+    ((user_id, state, version, seen),) = rows.rows(
+        _SELECT_USER_AND_KEY, {"key": key, "channel": user.channel, "external_id": user.external_id}
     )
-    return snapshot, _to_json(row.state)
+    if user_id is None:
+        return Snapshot(user=UserRecord(ref=user), key_seen=bool(seen)), None
+    loaded = {
+        pid: PlanRecord(
+            id=pid,
+            template_id=template_id,
+            title=title,
+            status=status,
+            state=rows.from_json(plan_state),
+            answers=rows.from_json(current) if current is not None else {},
+            created_at=rows.from_time(created_at),
+            updated_at=rows.from_time(updated_at),
+        )
+        for pid, template_id, title, status, plan_state, created_at, updated_at, current in (
+            rows.rows(_SELECT_PLANS, {"user_id": user_id})
+        )
+    }
+    user_state = rows.from_json(state)
+    snapshot = Snapshot(
+        user=UserRecord(id=user_id, ref=user, state=user_state, version=version),
+        plans=loaded,
+        key_seen=bool(seen),
+    )
+    return snapshot, _to_json(user_state)
 
 
-def _history(conn: Connection, plan_id: str) -> list[AnswerRecord]:
+def _history(rows: _Rows, plan_id: str) -> list[AnswerRecord]:
     return [
         AnswerRecord(
-            plan_id=plan_id,
+            plan_id=pid,
             path=path,
-            value=AnswerValue.model_validate(value),
-            created_at=created_at,
+            value=AnswerValue.model_validate(rows.from_json(value)),
+            created_at=rows.from_time(created_at),
         )
-        for plan_id, path, value, created_at in conn.execute(_SELECT_HISTORY, {"plan_id": plan_id})
+        for pid, path, value, created_at in rows.rows(_SELECT_HISTORY, {"plan_id": plan_id})
     ]
 
 
 def _commit(
-    conn: Connection, snapshot: Snapshot, changes: Changes, key: str, write_state: bool = True
+    rows: _Rows, snapshot: Snapshot, changes: Changes, key: str, write_state: bool = True
 ) -> None:
     """The whole commit, inside the caller's transaction; users.state only if `write_state`
     (a new user's always)."""
-    now = _utc_now()
+    now = rows.to_time(_utc_now())
     if changes.delete_user:
-        _delete_user(conn, snapshot)
-        _record_key(conn, key, None, now)
+        _delete_user(rows, snapshot)
+        _record_key(rows, key, None, now)
         return
     _strangers(snapshot, changes)
-    user_id = _write_user(conn, snapshot, changes, now, write_state)
-    deleted = set(changes.deleted_plans)
-    if deleted:
-        conn.execute(_DELETE_PLAN, [{"b_id": pid, "b_user_id": user_id} for pid in sorted(deleted)])
-    new, changed = _plan_rows(snapshot, changes, user_id, lambda state: state, lambda at: at)
-    if new:
-        conn.execute(_INSERT_PLAN, new)
-    if changed:
-        conn.execute(_UPDATE_PLAN, changed)
-    if changes.answers:
-        conn.execute(
-            _INSERT_ANSWER,
-            [
-                {
-                    "plan_id": a.plan_id,
-                    "path": a.path,
-                    "value": a.value.model_dump(mode="json"),
-                    "created_at": a.created_at,
-                }
-                for a in changes.answers
-            ],
-        )
-    _record_key(conn, key, user_id, now)
+    user_id = _write_user(rows, snapshot, changes, now, write_state)
+    rows.run_all(
+        _DELETE_PLAN,
+        [{"b_id": pid, "b_user_id": user_id} for pid in sorted(set(changes.deleted_plans))],
+    )
+    new, changed = _plan_rows(snapshot, changes, user_id, rows.to_json, rows.to_time)
+    rows.run_all(_INSERT_PLAN, new)
+    rows.run_all(_UPDATE_PLAN, changed)
+    rows.run_all(
+        _INSERT_ANSWER,
+        [
+            {
+                "plan_id": a.plan_id,
+                "path": a.path,
+                "value": rows.to_json(a.value.model_dump(mode="json")),
+                "created_at": rows.to_time(a.created_at),
+            }
+            for a in changes.answers
+        ],
+    )
+    _record_key(rows, key, user_id, now)
 
 
 def _write_user(
-    conn: Connection, snapshot: Snapshot, changes: Changes, now: dt.datetime, write_state: bool
+    rows: _Rows, snapshot: Snapshot, changes: Changes, now: Any, write_state: bool
 ) -> int:
     """Insert the user (first commit) or bump its version; refuse a stale snapshot."""
     user = snapshot.user
     ref = user.ref
     if user.version == 0:
         try:
-            inserted = conn.execute(
-                _INSERT_USER_RETURNING_ID,
+            return rows.insert_user(
                 {
                     "channel": ref.channel,
                     "external_id": ref.external_id,
                     "display_name": ref.display_name,
-                    "state": changes.user_state,
+                    "state": rows.to_json(changes.user_state),
                     "version": 1,
                     "created_at": now,
                     "updated_at": now,
-                },
+                }
             )
-        except IntegrityError as exc:
+        except rows.integrity_error as exc:
             # Another first commit for this user won the race (unique channel + id).
             raise VersionConflict(ref) from exc
-        return int(inserted.scalar_one())
-    user_id = user.id if user.id is not None else _user_id(conn, ref)
+    user_id = user.id if user.id is not None else _user_id(rows, ref)
     params: dict[str, Any] = {
         "b_id": user_id,
         "b_version": user.version,
@@ -393,45 +453,40 @@ def _write_user(
         "updated_at": now,
     }
     if write_state:
-        result = conn.execute(_BUMP_USER, {**params, "state": changes.user_state})
+        bumped = rows.run(_BUMP_USER, {**params, "state": rows.to_json(changes.user_state)})
     else:
-        result = conn.execute(_BUMP_VERSION, params)
-    if result.rowcount != 1:
+        bumped = rows.run(_BUMP_VERSION, params)
+    if bumped != 1:
         raise VersionConflict(ref)
     return user_id
 
 
-def _user_id(conn: Connection, ref: UserRef) -> int:
-    found = conn.execute(
-        _SELECT_USER_ID, {"channel": ref.channel, "external_id": ref.external_id}
-    ).scalar()
-    if found is None:
+def _user_id(rows: _Rows, ref: UserRef) -> int:
+    found = rows.rows(_SELECT_USER_ID, {"channel": ref.channel, "external_id": ref.external_id})
+    if not found:
         raise VersionConflict(ref)
-    return int(found)
+    return int(found[0][0])
 
 
-def _delete_user(conn: Connection, snapshot: Snapshot) -> None:
+def _delete_user(rows: _Rows, snapshot: Snapshot) -> None:
     """Delete the user; plans and answers go with it (ON DELETE CASCADE)."""
     user = snapshot.user
     ref = user.ref
     if user.version == 0:
         # Nothing stored yet as far as the snapshot knows; it must still be so.
-        found = conn.execute(
-            _SELECT_USER_ID, {"channel": ref.channel, "external_id": ref.external_id}
-        ).first()
-        if found is not None:
+        if rows.rows(_SELECT_USER_ID, {"channel": ref.channel, "external_id": ref.external_id}):
             raise VersionConflict(ref)
         return
-    user_id = user.id if user.id is not None else _user_id(conn, ref)
-    if conn.execute(_DELETE_USER, {"b_id": user_id, "b_version": user.version}).rowcount != 1:
+    user_id = user.id if user.id is not None else _user_id(rows, ref)
+    if rows.run(_DELETE_USER, {"b_id": user_id, "b_version": user.version}) != 1:
         raise VersionConflict(ref)
 
 
-def _record_key(conn: Connection, key: str, user_id: int | None, now: dt.datetime) -> None:
+def _record_key(rows: _Rows, key: str, user_id: int | None, now: Any) -> None:
     """Record the idempotency key; seen already means another commit got there first."""
     try:
-        conn.execute(_INSERT_KEY, {"key": key, "user_id": user_id, "created_at": now})
-    except IntegrityError as exc:
+        rows.run(_INSERT_KEY, {"key": key, "user_id": user_id, "created_at": now})
+    except rows.integrity_error as exc:
         raise VersionConflict(key) from exc
 
 
@@ -482,19 +537,24 @@ def _sqlite_sql(statement: ClauseElement) -> str:
     return str(compiled)
 
 
-SQL_USER_AND_KEY = _sqlite_sql(_SELECT_USER_AND_KEY)
-SQL_USER_ID = _sqlite_sql(_SELECT_USER_ID)
-SQL_PLANS = _sqlite_sql(_SELECT_PLANS)
-SQL_HISTORY = _sqlite_sql(_SELECT_HISTORY)
-SQL_INSERT_USER = _sqlite_sql(_INSERT_USER)
-SQL_BUMP_VERSION = _sqlite_sql(_BUMP_VERSION)
-SQL_BUMP_USER = _sqlite_sql(_BUMP_USER)
-SQL_DELETE_USER = _sqlite_sql(_DELETE_USER)
-SQL_INSERT_PLAN = _sqlite_sql(_INSERT_PLAN)
-SQL_UPDATE_PLAN = _sqlite_sql(_UPDATE_PLAN)
-SQL_DELETE_PLAN = _sqlite_sql(_DELETE_PLAN)
-SQL_INSERT_ANSWER = _sqlite_sql(_INSERT_ANSWER)
-SQL_INSERT_KEY = _sqlite_sql(_INSERT_KEY)
+_SQLITE_SQL = {
+    id(statement): _sqlite_sql(statement)
+    for statement in (
+        _SELECT_USER_AND_KEY,
+        _SELECT_USER_ID,
+        _SELECT_PLANS,
+        _SELECT_HISTORY,
+        _INSERT_USER,
+        _BUMP_VERSION,
+        _BUMP_USER,
+        _DELETE_USER,
+        _INSERT_PLAN,
+        _UPDATE_PLAN,
+        _DELETE_PLAN,
+        _INSERT_ANSWER,
+        _INSERT_KEY,
+    )
+}
 
 
 def _to_sqlite_time(value: dt.datetime) -> str:
@@ -515,163 +575,41 @@ def _to_json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-def _sqlite_load(db: sqlite3.Connection, user: UserRef, key: str) -> tuple[Snapshot, str | None]:
-    # Each statement reads the newest commit (autocommit reads). The user is read first: if
-    # plans change before the second read, the version is already stale and a commit from
-    # this snapshot is refused.
-    ((user_id, state, version, seen),) = db.execute(
-        SQL_USER_AND_KEY, {"key": key, "channel": user.channel, "external_id": user.external_id}
-    ).fetchall()
-    if user_id is None:
-        return Snapshot(user=UserRecord(ref=user), key_seen=bool(seen)), None
-    loaded = {
-        pid: PlanRecord(
-            id=pid,
-            template_id=template_id,
-            title=title,
-            status=status,
-            state=json.loads(plan_state),
-            answers=json.loads(current) if current is not None else {},
-            created_at=_from_sqlite_time(created_at),
-            updated_at=_from_sqlite_time(updated_at),
-        )
-        for pid, template_id, title, status, plan_state, created_at, updated_at, current in (
-            db.execute(SQL_PLANS, {"user_id": user_id}).fetchall()
-        )
-    }
-    snapshot = Snapshot(
-        user=UserRecord(id=user_id, ref=user, state=json.loads(state), version=version),
-        plans=loaded,
-        key_seen=bool(seen),
-    )
-    return snapshot, state
+class _SqliteRows:
+    """The statements compiled once for SQLite, on a raw sqlite3 connection."""
 
+    integrity_error: tuple[type[Exception], ...] = (sqlite3.IntegrityError,)
 
-def _sqlite_history(db: sqlite3.Connection, plan_id: str) -> list[AnswerRecord]:
-    return [
-        AnswerRecord(
-            plan_id=pid,
-            path=path,
-            value=AnswerValue.model_validate_json(value),
-            created_at=_from_sqlite_time(created_at),
-        )
-        for pid, path, value, created_at in db.execute(SQL_HISTORY, {"plan_id": plan_id}).fetchall()
-    ]
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
 
+    def rows(self, statement: ClauseElement, params: Mapping[str, Any]) -> Sequence[Any]:
+        return self.db.execute(_SQLITE_SQL[id(statement)], params).fetchall()
 
-def _sqlite_commit(
-    db: sqlite3.Connection, snapshot: Snapshot, changes: Changes, key: str, state: str | None
-) -> None:
-    """The whole commit, inside the writer's transaction (see `_SqliteRunner`); `state` is
-    users.state as JSON, None to leave it as it is (a new user's is always written)."""
-    now = _to_sqlite_time(_utc_now())
-    if changes.delete_user:
-        _sqlite_delete_user(db, snapshot)
-        _sqlite_record_key(db, key, None, now)
-        return
-    _strangers(snapshot, changes)
-    user_id = _sqlite_write_user(db, snapshot, changes, now, state)
-    if changes.deleted_plans:
-        db.executemany(
-            SQL_DELETE_PLAN,
-            [{"b_id": pid, "b_user_id": user_id} for pid in sorted(set(changes.deleted_plans))],
-        )
-    new, changed = _plan_rows(snapshot, changes, user_id, _to_json, _to_sqlite_time)
-    _execute(db, SQL_INSERT_PLAN, new)
-    _execute(db, SQL_UPDATE_PLAN, changed)
-    _execute(
-        db,
-        SQL_INSERT_ANSWER,
-        [
-            {
-                "plan_id": a.plan_id,
-                "path": a.path,
-                "value": a.value.model_dump_json(),
-                "created_at": _to_sqlite_time(a.created_at),
-            }
-            for a in changes.answers
-        ],
-    )
-    _sqlite_record_key(db, key, user_id, now)
+    def run(self, statement: ClauseElement, params: Mapping[str, Any]) -> int:
+        return self.db.execute(_SQLITE_SQL[id(statement)], params).rowcount
 
+    def run_all(self, statement: ClauseElement, rows: list[dict[str, Any]]) -> None:
+        sql = _SQLITE_SQL[id(statement)]
+        if len(rows) == 1:  # the usual case: a plain execute is cheaper
+            self.db.execute(sql, rows[0])
+        elif rows:
+            self.db.executemany(sql, rows)
 
-def _execute(db: sqlite3.Connection, sql: str, rows: list[dict[str, Any]]) -> None:
-    """One plain execute for one row (the usual case), executemany for more."""
-    if len(rows) == 1:
-        db.execute(sql, rows[0])
-    elif rows:
-        db.executemany(sql, rows)
+    def insert_user(self, params: Mapping[str, Any]) -> int:
+        return cast(int, self.db.execute(_SQLITE_SQL[id(_INSERT_USER)], params).lastrowid)
 
+    def to_json(self, value: Any) -> Any:
+        return _to_json(value)
 
-def _sqlite_write_user(
-    db: sqlite3.Connection, snapshot: Snapshot, changes: Changes, now: str, state: str | None
-) -> int:
-    user = snapshot.user
-    ref = user.ref
-    if user.version == 0:
-        try:
-            inserted = db.execute(
-                SQL_INSERT_USER,
-                {
-                    "channel": ref.channel,
-                    "external_id": ref.external_id,
-                    "display_name": ref.display_name,
-                    "state": state if state is not None else _to_json(changes.user_state),
-                    "version": 1,
-                    "created_at": now,
-                    "updated_at": now,
-                },
-            )
-        except sqlite3.IntegrityError as exc:
-            # Another first commit for this user won the race (unique channel + id).
-            raise VersionConflict(ref) from exc
-        return cast(int, inserted.lastrowid)
-    user_id = user.id if user.id is not None else _sqlite_user_id(db, ref)
-    params: dict[str, Any] = {
-        "b_id": user_id,
-        "b_version": user.version,
-        "display_name": ref.display_name,
-        "updated_at": now,
-    }
-    if state is not None:
-        bumped = db.execute(SQL_BUMP_USER, {**params, "state": state})
-    else:
-        bumped = db.execute(SQL_BUMP_VERSION, params)
-    if bumped.rowcount != 1:
-        raise VersionConflict(ref)
-    return user_id
+    def from_json(self, stored: Any) -> Any:
+        return json.loads(stored)
 
+    def to_time(self, value: dt.datetime) -> Any:
+        return _to_sqlite_time(value)
 
-def _sqlite_user_id(db: sqlite3.Connection, ref: UserRef) -> int:
-    rows = db.execute(
-        SQL_USER_ID, {"channel": ref.channel, "external_id": ref.external_id}
-    ).fetchall()
-    if not rows:
-        raise VersionConflict(ref)
-    return cast(int, rows[0][0])
-
-
-def _sqlite_delete_user(db: sqlite3.Connection, snapshot: Snapshot) -> None:
-    """Delete the user; plans and answers go with it (ON DELETE CASCADE)."""
-    user = snapshot.user
-    ref = user.ref
-    if user.version == 0:
-        # Nothing stored yet as far as the snapshot knows; it must still be so.
-        if db.execute(
-            SQL_USER_ID, {"channel": ref.channel, "external_id": ref.external_id}
-        ).fetchall():
-            raise VersionConflict(ref)
-        return
-    user_id = user.id if user.id is not None else _sqlite_user_id(db, ref)
-    if db.execute(SQL_DELETE_USER, {"b_id": user_id, "b_version": user.version}).rowcount != 1:
-        raise VersionConflict(ref)
-
-
-def _sqlite_record_key(db: sqlite3.Connection, key: str, user_id: int | None, now: str) -> None:
-    try:
-        db.execute(SQL_INSERT_KEY, {"key": key, "user_id": user_id, "created_at": now})
-    except sqlite3.IntegrityError as exc:
-        raise VersionConflict(key) from exc
+    def from_time(self, stored: Any) -> dt.datetime:
+        return _from_sqlite_time(stored)
 
 
 class _SqliteRunner:
@@ -719,7 +657,7 @@ class _SqliteRunner:
         except IndexError:  # first read, or reads on several threads at once
             db = self._connect()
         try:
-            return fn(db, *args)
+            return fn(_SqliteRows(db), *args)
         finally:
             self._idle_readers.append(db)
 
@@ -812,7 +750,7 @@ class _Job(Generic[T]):
 
     def run(self, db: sqlite3.Connection) -> bool:
         try:
-            self.result = self.fn(db, *self.args)
+            self.result = self.fn(_SqliteRows(db), *self.args)
         except Exception as exc:
             self.error = exc
             return False

@@ -883,7 +883,7 @@ async def test_sqlite_fast_path_and_core_read_each_others_rows(tmp_path: Path) -
         later = an_answer(plan.id, "steg1.mal", "Mål", at=NOW + dt.timedelta(microseconds=7))
         changes = answering(snapshot, snapshot.plans[plan.id], later)
         async with db.engine.begin() as conn:
-            await conn.run_sync(repository._commit, snapshot, changes, "k2")
+            await conn.run_sync(repository._core(repository._commit), snapshot, changes, "k2")
         reloaded = await db.store.load(ANNA, "k2")
         assert reloaded.key_seen and reloaded.user.version == 2
         assert reloaded.plans[plan.id].answers == {
