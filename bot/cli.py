@@ -13,41 +13,37 @@ from dialogs.messages import Messages
 from dialogs.template import PROMPTS_DIR, TemplateError, load_templates
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="planbot",
-        description="planbot – skriv handlingsplaner, åtgärdsplaner och slutredovisningar "
-        "en fråga i taget, i terminalen, Telegram eller Slack.",
-    )
-    sub = parser.add_subparsers(dest="command", metavar="KOMMANDO")
+def _parser(msg: Messages) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="planbot", description=msg("cli.description"))
+    sub = parser.add_subparsers(dest="command", metavar=msg("cli.metavar"))
 
-    chat = sub.add_parser("chat", help="samtal i terminalen (standard)")
-    chat.add_argument("--db", type=Path, help="SQLite-fil att spara i (annars standardplatsen)")
-    chat.add_argument("--user", help="vem som skriver (standard: inloggad användare)")
-    chat.add_argument("--out", type=Path, help="mapp där dokumenten sparas (standard: .)")
+    chat = sub.add_parser("chat", help=msg("cli.chat"))
+    chat.add_argument("--db", type=Path, help=msg("cli.chat.db"))
+    chat.add_argument("--user", help=msg("cli.chat.user"))
+    chat.add_argument("--out", type=Path, help=msg("cli.chat.out"))
 
-    telegram = sub.add_parser("telegram", help="kör boten i Telegram")
-    telegram.add_argument("--webhook-url", help="webhook i stället för long polling")
-    telegram.add_argument("--port", type=int, default=8443, help="port för webhooken")
-    telegram.add_argument("--listen", default="0.0.0.0", help="adress för webhooken")
+    telegram = sub.add_parser("telegram", help=msg("cli.telegram"))
+    telegram.add_argument("--webhook-url", help=msg("cli.telegram.webhook_url"))
+    telegram.add_argument("--port", type=int, default=8443, help=msg("cli.telegram.port"))
+    telegram.add_argument("--listen", default="0.0.0.0", help=msg("cli.telegram.listen"))
 
-    slack = sub.add_parser("slack", help="kör boten i Slack (Socket Mode, eller --http)")
-    slack.add_argument("--http", action="store_true", help="Events API över HTTP")
+    slack = sub.add_parser("slack", help=msg("cli.slack"))
+    slack.add_argument("--http", action="store_true", help=msg("cli.slack.http"))
     slack.add_argument("--port", type=int, default=3000)
     slack.add_argument("--listen", default="0.0.0.0")
 
-    sub.add_parser("migrate", help="skapa eller uppgradera databasen")
-    sub.add_parser("templates", help="kontrollera och lista planmallarna")
+    sub.add_parser("migrate", help=msg("cli.migrate"))
+    sub.add_parser("templates", help=msg("cli.templates"))
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
     settings = Settings()
+    messages = Messages.load(settings.language)
+    args = _parser(messages).parse_args(argv)
     command = args.command or "chat"
     if command == "chat" and getattr(args, "db", None):
         settings.database_url = f"sqlite+aiosqlite:///{args.db.expanduser().resolve()}"
-    messages = Messages.load(settings.language)
     try:
         templates = load_templates(settings.prompts_dir or PROMPTS_DIR, settings.language)
     except TemplateError as exc:
