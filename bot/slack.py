@@ -490,10 +490,6 @@ def _media_of(files: list[dict[str, Any]]) -> str:
     return "photo" if files and len(images) == len(files) else "document"
 
 
-def build_app(settings: Settings, runtime: Runtime) -> AsyncApp:
-    return SlackAdapter(settings, runtime).app
-
-
 # --------------------------------------------------------------------------- running
 
 
