@@ -45,8 +45,6 @@ class Inbound(Frozen):
     # What arrived instead of text; used in the explanation. One of: photo, sticker, voice,
     # audio, video, document, location, contact, edited (an edited old message), other.
     media: str = ""
-    # Slack's App Home etc. may name a plan explicitly ("continue this one").
-    plan_id: str | None = None
 
 
 # --------------------------------------------------------------------------- outbound
@@ -175,3 +173,7 @@ class PlanSummary(Frozen):
     total: int
     updated_at: dt.datetime
     active: bool
+    # Button values for this plan outside any conversation (Slack's App Home): the channel
+    # shows them and passes them back as Inbound.choice (dialogs/buttons.py builds them).
+    open_value: str = ""
+    export_value: str = ""

@@ -514,8 +514,8 @@ def test_every_message_the_engine_can_send_has_swedish_wording() -> None:
     from dialogs.types import PlanStatus
 
     messages = Messages.load()
-    source = Path("dialogs/engine.py").read_text(encoding="utf-8")
-    keys = set(re.findall(r'(?:self\.msg\(|self\._say\(\s*ctx,\s*)\s*"([a-z_.]+[a-z_])"', source))
+    source = "".join(p.read_text(encoding="utf-8") for p in sorted(Path("dialogs").glob("*.py")))
+    keys = set(re.findall(r'(?:\bmsg\(|ctx\.say\()\s*"([a-z_.]+[a-z_])"', source))
     keys |= {f"status.{s.value}" for s in PlanStatus}
     keys |= {f"type_hint.{t.value}" for t in AnswerType}
     keys |= {f"command.{c.value}" for c in MENU}

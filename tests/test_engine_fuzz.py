@@ -36,7 +36,7 @@ from tests.helpers import Clock
 
 settings.register_profile(
     "ci",
-    max_examples=150,
+    max_examples=60,
     deadline=None,
     derandomize=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
