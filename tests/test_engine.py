@@ -475,7 +475,6 @@ async def test_later_on_the_follow_up_offer_snoozes_it_for_a_week(
     assert teacher.question.heading == "Resultat"
 
 
-
 async def test_planned_plan_asks_for_results_on_the_follow_up_date(
     teacher: Teacher, store: MemoryStore, clock: Clock
 ) -> None:
