@@ -250,7 +250,7 @@ def _in_mode(name: str) -> Snapshot:
     for answer in ("Tidig uppföljning av frånvaro", "Ringsjöskolan, Höör", "ht-26 till vt-27"):
         snapshot, _ = step(snapshot, inbound(text=answer))
     plan = only_plan(snapshot)
-    own: dict[str, Any] = {
+    modes: dict[str, dict[str, Any]] = {
         "buffer": {"buffer": "första biten"},
         "pii": {
             "pending": {
@@ -262,7 +262,8 @@ def _in_mode(name: str) -> Snapshot:
         "andra": {"edit_list": ["titel", "enhet"]},
         "remove_pick": {"remove_list": [{"group": "omrade", "id": "1", "label": "Område 1"}]},
         "remove": {"remove": {"group": "omrade", "id": "1", "label": "Område 1"}},
-    }.get(name, {})
+    }
+    own = modes.get(name, {})
     state = {**plan.state, "mode": name, **own}
     return snapshot.model_copy(
         update={"plans": {plan.id: plan.model_copy(update={"state": state})}}
