@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 
-from dialogs import asking, carry, followup, menus
+from dialogs import asking, buttons, carry, followup, menus
 from dialogs.context import Ctx, Plan, has_followup
 from dialogs.present import describe_date
 from dialogs.state import Paused, PlanState, ResumeMenu
@@ -56,9 +56,9 @@ def on_start(ctx: Ctx) -> None:
             ),
             choices=ctx.choices(
                 [
-                    (ctx.msg("button.resume"), "resume"),
-                    (ctx.msg("button.new_plan"), "new"),
-                    (ctx.msg("button.my_plans"), "plans"),
+                    (ctx.msg("button.resume"), buttons.RESUME),
+                    (ctx.msg("button.new_plan"), buttons.NEW),
+                    (ctx.msg("button.my_plans"), buttons.PLANS),
                 ]
             ),
             is_question=True,

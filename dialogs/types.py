@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
-from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
+
+# The stored form of the conversation state: a JSON object as storage keeps it. The engine
+# reads and writes it only through the typed models in dialogs/state.py (PlanState.load/dump,
+# UserState.load/dump); storage needs no knowledge of its shape.
+StoredState = dict[str, JsonValue]
 
 
 class Frozen(BaseModel):
@@ -130,7 +134,7 @@ class PlanRecord(BaseModel):
     template_id: str
     title: str = ""
     status: PlanStatus = PlanStatus.IN_PROGRESS
-    state: dict[str, Any] = Field(default_factory=dict)
+    state: StoredState = Field(default_factory=dict)  # a dialogs.state.PlanState, dumped
     answers: dict[str, AnswerValue] = Field(default_factory=dict)
     created_at: dt.datetime
     updated_at: dt.datetime
@@ -139,7 +143,7 @@ class PlanRecord(BaseModel):
 class UserRecord(BaseModel):
     id: int | None = None  # None until first stored
     ref: UserRef
-    state: dict[str, Any] = Field(default_factory=dict)
+    state: StoredState = Field(default_factory=dict)  # a dialogs.state.UserState, dumped
     version: int = 0
 
 
@@ -154,7 +158,7 @@ class Snapshot(BaseModel):
 class Changes(BaseModel):
     """Everything one step writes, committed in one transaction with the version check."""
 
-    user_state: dict[str, Any]
+    user_state: StoredState
     plans: dict[str, PlanRecord] = Field(default_factory=dict)  # new or changed plans
     answers: list[AnswerRecord] = Field(default_factory=list)  # appended to the history
     deleted_plans: list[str] = Field(default_factory=list)
