@@ -128,7 +128,11 @@ class Engine:
 
 
 def _result(ctx: Ctx) -> StepResult:
-    plans = {pid: plan.stored() for pid, plan in ctx.plans.items()}
+    # An untouched plan is as it was loaded: its stored state needs no new dump.
+    plans = {
+        pid: plan.stored() if pid in ctx.touched else ctx.snapshot.plans[pid]
+        for pid, plan in ctx.plans.items()
+    }
     user_state: dict[str, Any] = {} if ctx.delete_user else ctx.user.dump()
     changes = Changes(
         user_state=user_state,
