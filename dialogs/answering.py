@@ -4,7 +4,7 @@ cursor on (after an /andra detour: back to where the teacher was), "one more?" a
 
 from __future__ import annotations
 
-from dialogs import asking, lifecycle, long_answers, personal_data, validators
+from dialogs import asking, buttons, lifecycle, long_answers, personal_data, validators
 from dialogs.commands import fold
 from dialogs.context import Ctx, Plan
 from dialogs.present import yes_or_no
@@ -52,7 +52,7 @@ def answer(ctx: Ctx, plan: Plan, text: str, *, pii_ok: bool = False) -> None:
             ctx.say("invalid.bad_yesno")
             asking.prompt(ctx)
             return
-        answer_more(ctx, plan, slot, yes == "ja")
+        answer_more(ctx, plan, slot, yes == buttons.YES)
         return
     assert slot.question is not None
     result = validators.validate(slot.question, text, ctx.today)
