@@ -40,6 +40,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.app import Runtime, start_runtime
 from bot.settings import Settings
 from bot.textsplit import split_text
+from dialogs.buttons import NEW_PLAN
 from dialogs.messages import Messages
 from dialogs.types import Inbound, InboundKind, Outbound, PlanSummary, UserRef
 
@@ -166,7 +167,7 @@ def home_view(summaries: list[PlanSummary], msg: Messages) -> dict[str, Any]:
         _section(escape_mrkdwn(msg("slack.home.intro"))),
         {
             "type": "actions",
-            "elements": [_button(msg("slack.button.new_plan"), "new", "home_new")],
+            "elements": [_button(msg("slack.button.new_plan"), NEW_PLAN, "home_new")],
         },
     ]
     if not summaries:
@@ -190,8 +191,8 @@ def home_view(summaries: list[PlanSummary], msg: Messages) -> dict[str, Any]:
             {
                 "type": "actions",
                 "elements": [
-                    _button(msg("slack.button.continue"), f"open:{plan.id}", f"home_open_{i}"),
-                    _button(msg("slack.button.export"), f"export:{plan.id}", f"home_export_{i}"),
+                    _button(msg("slack.button.continue"), plan.open_value, f"home_open_{i}"),
+                    _button(msg("slack.button.export"), plan.export_value, f"home_export_{i}"),
                 ],
             },
         ]
@@ -339,17 +340,8 @@ class SlackAdapter:
         if container.get("type") == "view":  # a button on the App Home tab
             key = f"slack:action:{container.get('view_id', '')}:{action_id}:{press}"
             self._home_users.add(user_id)
-            if value == "new":
-                inbound = Inbound(user=_user(user_id), kind=InboundKind.TEXT, key=key, text="/ny")
-            else:
-                plan_id = value.partition(":")[2] or None
-                inbound = Inbound(
-                    user=_user(user_id),
-                    kind=InboundKind.CHOICE,
-                    key=key,
-                    choice=value,
-                    plan_id=plan_id,
-                )
+            # The engine made the value (dialogs/buttons.py): passed through as it is.
+            inbound = Inbound(user=_user(user_id), kind=InboundKind.CHOICE, key=key, choice=value)
             self._spawn(user_id, self._converse(inbound))
             return
         channel = str(container.get("channel_id", ""))
@@ -488,10 +480,6 @@ def _user(user_id: str) -> UserRef:
 def _media_of(files: list[dict[str, Any]]) -> str:
     images = [f for f in files if str(f.get("mimetype", "")).startswith("image/")]
     return "photo" if files and len(images) == len(files) else "document"
-
-
-def build_app(settings: Settings, runtime: Runtime) -> AsyncApp:
-    return SlackAdapter(settings, runtime).app
 
 
 # --------------------------------------------------------------------------- running

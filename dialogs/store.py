@@ -28,10 +28,6 @@ class SessionStore(Protocol):
         version moved since `snapshot` was loaded."""
         ...
 
-    async def history(self, plan_id: str) -> list[AnswerRecord]:
-        """Every answer ever given in the plan, oldest first."""
-        ...
-
 
 class MemoryStore:
     """A SessionStore in a dict, for tests of the engine alone."""
@@ -80,4 +76,6 @@ class MemoryStore:
         self.keys.add(key)
 
     async def history(self, plan_id: str) -> list[AnswerRecord]:
+        """Every answer given in the plan, oldest first (not part of SessionStore: tests
+        read it)."""
         return [a for a in self.log if a.plan_id == plan_id]

@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
-from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
+
+# The stored form of the conversation state: a JSON object as storage keeps it. The engine
+# reads and writes it only through the typed models in dialogs/state.py (PlanState.load/dump,
+# UserState.load/dump); storage needs no knowledge of its shape.
+StoredState = dict[str, JsonValue]
 
 
 class Frozen(BaseModel):
@@ -45,8 +49,6 @@ class Inbound(Frozen):
     # What arrived instead of text; used in the explanation. One of: photo, sticker, voice,
     # audio, video, document, location, contact, edited (an edited old message), other.
     media: str = ""
-    # Slack's App Home etc. may name a plan explicitly ("continue this one").
-    plan_id: str | None = None
 
 
 # --------------------------------------------------------------------------- outbound
@@ -132,7 +134,7 @@ class PlanRecord(BaseModel):
     template_id: str
     title: str = ""
     status: PlanStatus = PlanStatus.IN_PROGRESS
-    state: dict[str, Any] = Field(default_factory=dict)
+    state: StoredState = Field(default_factory=dict)  # a dialogs.state.PlanState, dumped
     answers: dict[str, AnswerValue] = Field(default_factory=dict)
     created_at: dt.datetime
     updated_at: dt.datetime
@@ -141,7 +143,7 @@ class PlanRecord(BaseModel):
 class UserRecord(BaseModel):
     id: int | None = None  # None until first stored
     ref: UserRef
-    state: dict[str, Any] = Field(default_factory=dict)
+    state: StoredState = Field(default_factory=dict)  # a dialogs.state.UserState, dumped
     version: int = 0
 
 
@@ -156,7 +158,7 @@ class Snapshot(BaseModel):
 class Changes(BaseModel):
     """Everything one step writes, committed in one transaction with the version check."""
 
-    user_state: dict[str, Any]
+    user_state: StoredState
     plans: dict[str, PlanRecord] = Field(default_factory=dict)  # new or changed plans
     answers: list[AnswerRecord] = Field(default_factory=list)  # appended to the history
     deleted_plans: list[str] = Field(default_factory=list)
@@ -175,3 +177,7 @@ class PlanSummary(Frozen):
     total: int
     updated_at: dt.datetime
     active: bool
+    # Button values for this plan outside any conversation (Slack's App Home): the channel
+    # shows them and passes them back as Inbound.choice (dialogs/buttons.py builds them).
+    open_value: str = ""
+    export_value: str = ""

@@ -64,10 +64,6 @@ class Instance:
     heading: str
     children: list[Node] = field(default_factory=list)
 
-    @property
-    def group_id(self) -> str:
-        return self.frame.group.id
-
 
 Node = Field | Instance
 

@@ -34,3 +34,21 @@ async def app(settings: Settings) -> AsyncIterator[Runtime]:
     runtime = await start_runtime(settings)
     yield runtime
     await runtime.close()
+
+
+# The slow part of the suite: a real database (SQLite file, PostgreSQL), a bot library against
+# its emulator, a subprocess, or the fuzzer. `pytest -m "not slow"` runs the fast core alone.
+SLOW_MODULES = (
+    "tests/e2e/",
+    "tests/test_storage.py",
+    "tests/test_app.py",
+    "tests/test_console_e2e.py",
+    "tests/test_engine_fuzz.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        path = item.path.as_posix()
+        if any(f"/{slow}" in path for slow in SLOW_MODULES):
+            item.add_marker(pytest.mark.slow)

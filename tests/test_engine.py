@@ -446,6 +446,35 @@ async def test_two_updates_at_once_both_land_after_a_version_retry(clock: Clock)
 # ---------------------------------------------------------------- follow-up phase
 
 
+async def test_later_on_the_follow_up_offer_snoozes_it_for_a_week(
+    teacher: Teacher, store: MemoryStore, clock: Clock
+) -> None:
+    await answer_first(teacher, len(EXAMPLES))
+    clock.now = dt.datetime(2027, 5, 21, 8, 0, tzinfo=dt.UTC)
+    await teacher.say("hej")
+    assert "dags att följa upp" in teacher.text()
+    await teacher.press("Senare")
+    assert "om en vecka" in teacher.text()
+    # The next messages, a new start and the next days: not asked again.
+    for later in (dt.timedelta(minutes=5), dt.timedelta(days=1), dt.timedelta(days=6)):
+        clock.now = dt.datetime(2027, 5, 21, 8, 0, tzinfo=dt.UTC) + later
+        await teacher.say("hej igen")
+        assert "dags att följa upp" not in teacher.text()
+        await teacher.start()
+        assert "dags att följa upp" not in teacher.text()
+    # A week later the offer is back; a typed "nej" snoozes it again.
+    clock.now = dt.datetime(2027, 5, 28, 8, 0, tzinfo=dt.UTC)
+    await teacher.say("hej")
+    assert "dags att följa upp" in teacher.text()
+    await teacher.say("nej")
+    assert "om en vecka" in teacher.text()
+    await teacher.say("hej")
+    assert "dags att följa upp" not in teacher.text()
+    # /uppfoljning starts it any time, snoozed or not.
+    await teacher.say("/uppfoljning")
+    assert teacher.question.heading == "Resultat"
+
+
 async def test_planned_plan_asks_for_results_on_the_follow_up_date(
     teacher: Teacher, store: MemoryStore, clock: Clock
 ) -> None:
@@ -514,8 +543,8 @@ def test_every_message_the_engine_can_send_has_swedish_wording() -> None:
     from dialogs.types import PlanStatus
 
     messages = Messages.load()
-    source = Path("dialogs/engine.py").read_text(encoding="utf-8")
-    keys = set(re.findall(r'(?:self\.msg\(|self\._say\(\s*ctx,\s*)\s*"([a-z_.]+[a-z_])"', source))
+    source = "".join(p.read_text(encoding="utf-8") for p in sorted(Path("dialogs").glob("*.py")))
+    keys = set(re.findall(r'(?:\bmsg\(|ctx\.say\()\s*"([a-z_.]+[a-z_])"', source))
     keys |= {f"status.{s.value}" for s in PlanStatus}
     keys |= {f"type_hint.{t.value}" for t in AnswerType}
     keys |= {f"command.{c.value}" for c in MENU}

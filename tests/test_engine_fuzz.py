@@ -7,8 +7,10 @@ store, and after every event checks what a teacher relies on: a reply that says 
 buttons a platform accepts, nothing stored twice or lost, a cursor that points at a real
 question, and the same question again after an answer that was refused.
 
-CI runs a small, derandomized search; hunt locally with a larger one:
-    HYPOTHESIS_PROFILE=hunt python -m pytest tests/test_engine_fuzz.py
+CI runs a small, derandomized search (60 conversations, ~13 s of CPU); search deeper
+locally, with new random conversations each run:
+    HYPOTHESIS_PROFILE=deep python -m pytest tests/test_engine_fuzz.py   # 500, a few minutes
+    HYPOTHESIS_PROFILE=hunt python -m pytest tests/test_engine_fuzz.py   # 2000
 """
 
 from __future__ import annotations
@@ -36,9 +38,16 @@ from tests.helpers import Clock
 
 settings.register_profile(
     "ci",
-    max_examples=150,
+    max_examples=60,
     deadline=None,
     derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.register_profile(
+    "deep",
+    max_examples=500,
+    deadline=None,
+    derandomize=False,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 settings.register_profile(

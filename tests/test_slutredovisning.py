@@ -257,6 +257,7 @@ async def test_the_goal_is_shown_with_its_questions(teacher: Teacher) -> None:
 CARRIED = {"huvudman", "val", "namn", "problem", "orsaker", "mal", "effekt_angiven"}
 
 
+@pytest.mark.slow  # a real SQLite database
 async def test_report_from_a_stored_atgardsplan_asks_none_of_the_carried_questions(
     tmp_path: Path,
 ) -> None:

@@ -80,6 +80,7 @@ def test_broken_yaml_names_the_file(tmp_path: Path) -> None:
         load_template(path)
 
 
+@pytest.mark.slow  # runs planbot in a subprocess
 def test_planbot_refuses_to_start_with_a_broken_template(tmp_path: Path) -> None:
     _broken_copy(tmp_path, "title_field: titel", "title_field: finns_inte")
     env = {**os.environ, "PLANBOT_PROMPTS_DIR": str(tmp_path / "prompts"), "HOME": str(tmp_path)}

@@ -1,0 +1,99 @@
+"""/andra: change an answer given earlier. A list of the answered questions (all of them, or
+the part named: "/andra Område 2 › Insats 1"); a pick moves the cursor there, and after the
+new answer the dialog returns to where the teacher was."""
+
+from __future__ import annotations
+
+from dialogs import asking, buttons
+from dialogs.context import Ctx, Plan
+from dialogs.present import path_words, short, shown
+from dialogs.state import Editing
+from dialogs.types import Outbound
+
+
+def menu(ctx: Ctx, plan: Plan, argument: str) -> None:
+    slots = [s for s in ctx.slots(plan) if not s.is_more and s.path in plan.answers]
+    if not slots:
+        ctx.say("edit.nothing")
+        asking.prompt(ctx)
+        return
+    where = path_words(argument)
+    if where and not argument.strip().isdecimal():
+        # "/andra Område 2 › Insats 1": only that part of the plan
+        inside = [s for s in slots if path_words(s.breadcrumb()).startswith(where)]
+        if not inside:
+            ctx.say("edit.no_such_part", part=argument.strip())
+        elif len(inside) == 1:
+            plan.state.mode = Editing(paths=[inside[0].path])
+            pick(ctx, plan, 0)
+            return
+        else:
+            slots = inside
+    if argument.strip().isdecimal() and 1 <= int(argument) <= len(slots):
+        plan.state.mode = Editing(paths=[s.path for s in slots])
+        pick(ctx, plan, int(argument) - 1)
+        return
+    plan.state.mode = Editing(paths=[s.path for s in slots])
+    ctx.touch(plan)
+    lines = [
+        ctx.msg(
+            "edit.line",
+            number=i + 1,
+            label=s.breadcrumb(),
+            answer=short(shown(ctx.msg, plan.answers[s.path]), 60),
+        )
+        for i, s in enumerate(slots)
+    ]
+    ctx.out.append(
+        Outbound(
+            heading=ctx.msg("edit.heading"),
+            text="\n".join(lines),
+            note=ctx.msg("edit.note"),
+            choices=ctx.choices(
+                [
+                    (short(f"{i + 1}. {s.breadcrumb()}", 60), buttons.indexed(buttons.EDIT, i))
+                    for i, s in enumerate(slots)
+                ]
+            ),
+            is_question=True,
+        )
+    )
+
+
+def pick(ctx: Ctx, plan: Plan, index: int) -> None:
+    mode = plan.state.mode
+    paths = mode.paths if isinstance(mode, Editing) else []
+    plan.state.mode = None
+    if not 0 <= index < len(paths):
+        ctx.say("menu.pick_number")
+        asking.prompt(ctx)
+        return
+    cursor = plan.state.cursor
+    if cursor != paths[index] and plan.state.return_to is None:
+        plan.state.return_to = cursor
+    plan.state.cursor = paths[index]
+    ctx.touch(plan)
+    asking.prompt(ctx)
+
+
+def prompt(ctx: Ctx, plan: Plan) -> None:
+    plan.state.mode = None
+    menu(ctx, plan, "")
+
+
+def on_text(ctx: Ctx, plan: Plan, text: str) -> bool:
+    """A number picks; any other text leaves the list and is an answer."""
+    stripped = text.strip().rstrip(".")
+    if stripped.isdecimal():
+        pick(ctx, plan, int(stripped) - 1)
+        return True
+    plan.state.mode = None
+    return False
+
+
+def on_button(ctx: Ctx, plan: Plan, token: str) -> bool:
+    index = buttons.index_of(token, buttons.EDIT)
+    if index is None:
+        return False
+    pick(ctx, plan, index)
+    return True
