@@ -37,11 +37,25 @@ _UNHOLDABLE = re.compile(
     "[\x00-\x08\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]",
 )
 _MANY_BLANK_LINES = re.compile(r"\n{4,}")
+# A terminal's escape sequences (arrow keys, Home/End, bracketed paste, colours): removing
+# only the ESC character would leave "[D" in a title.
+_ESCAPES = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]"  # CSI: arrows, Home/End, Delete, paste markers, colours
+    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?"  # OSC: window titles, links
+    r"|\x1bO[@-~]"  # SS3: arrows and F1-F4 in application mode
+    r"|\x1b[@-Z\\-_]"  # the other two-character escapes
+    r"|\x9b[0-?]*[ -/]*[@-~]"  # the one-byte CSI
+)
+
+
+def strip_escapes(text: str) -> str:
+    """The text without terminal escape sequences, whole (ESC and what follows it)."""
+    return _ESCAPES.sub("", text)
 
 
 def clean_text(text: str) -> str:
     """Remove what Word/XML cannot hold and tidy line ends; everything else stays as typed."""
-    text = text.replace("\r\n", "\n").translate(_AS_NEWLINE)
+    text = strip_escapes(text.replace("\r\n", "\n")).translate(_AS_NEWLINE)
     text = _UNHOLDABLE.sub("", text)
     text = "\n".join(line.rstrip() for line in text.split("\n")).strip("\n")
     return _MANY_BLANK_LINES.sub("\n\n", text)
