@@ -342,3 +342,19 @@ def test_escape_codes_in_a_command_or_an_answer_are_neither_echoed_nor_stored(
     assert "\x1b" not in stdout and "[31m" not in stdout and "\x07" not in stdout
     document = _saved(stdout)
     assert document.identity["Insatsens namn"] == "Närvaro"
+
+
+def test_two_plans_for_one_school_on_one_day_are_saved_as_two_documents(tmp_path: Path) -> None:
+    one_plan = ["Närvaro åk 7", "Ringsjöskolan, Höörs kommun"]
+    lines = [*one_plan, "Arbetslag 7", "/exportera", "/ny", *one_plan, "Arbetslag 8", "/exportera"]
+    result = _piped(tmp_path, ("\n".join(lines) + "\n").encode())
+    assert result.returncode == 0, result.stderr.decode()
+    saved = SAVED.findall(result.stdout.decode().replace("\r", ""))
+    assert len(saved) == 2 and saved[0] != saved[1]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(
+        Path(p).name for p in saved
+    )
+    authors = [read_docx(Path(p)).identity["Upprättad av"] for p in saved]
+    assert authors == ["Arbetslag 7", "Arbetslag 8"]
+    for path in saved:
+        assert Path(path).name.startswith("UTKAST – Handlingsplan – Närvaro åk 7 – Ringsjöskolan")
