@@ -151,7 +151,8 @@ class Console:
         if out.text:
             lines.append(out.text)
         if out.note:
-            lines.append(f"({out.note})")
+            # A quieter line in brackets; a note with brackets of its own is shown as it is.
+            lines.append(out.note if "(" in out.note else f"({out.note})")
         if out.choices:
             lines.append(
                 "  ".join(
