@@ -43,7 +43,6 @@ _ESCAPES = re.compile(
     r"\x1b\[[0-?]*[ -/]*[@-~]"  # CSI: arrows, Home/End, Delete, paste markers, colours
     r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?"  # OSC: window titles, links
     r"|\x1bO[@-~]"  # SS3: arrows and F1-F4 in application mode
-    r"|\x1b[@-Z\\-_]"  # the other two-character escapes
     r"|\x9b[0-?]*[ -/]*[@-~]"  # the one-byte CSI
 )
 
