@@ -15,12 +15,15 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from bot.app import start_runtime
+from bot.settings import Settings
 from dialogs.service import Conversation
 from dialogs.store import MemoryStore
 from dialogs.template import load_templates
@@ -416,3 +419,34 @@ def test_console_label_typed_in_the_andra_list_edits_that_answer(tmp_path: Path)
     document = read_docx(Path(SAVED.findall(out)[-1]))
     assert document.under["Mål"] == new_goal
     assert document.under[HP.question("aktivitet").label] == ANSWERS["aktivitet"]
+
+
+# --------------------------------------------------------------------------- 7. Skriv om
+
+
+async def test_after_skriv_om_the_flagged_text_is_kept_nowhere(tmp_path: Path) -> None:
+    """The real SQLite store: after "Skriv om", no table holds the personnummer, and the
+    plan's answer history has only the rephrased text."""
+    db = tmp_path / "planbot.db"
+    settings = Settings(database_url=f"sqlite+aiosqlite:///{db}", _env_file=None)  # type: ignore[call-arg]
+    runtime = await start_runtime(settings)
+    try:
+        teacher = Teacher(runtime.conversation)
+        await teacher.start()
+        if teacher.question.heading == "Vilken sorts plan vill du skriva?":
+            await teacher.press("Handlingsplan", [teacher.question])
+        for key in ("titel", "enhet", "forfattare"):
+            await teacher.say(ANSWERS[key])
+        flagged = "Eleven 811218–9876 har hög frånvaro, främst på måndagar och efter lov."
+        await teacher.say(flagged)
+        assert "Undvik personuppgifter" in teacher.text()
+        await teacher.press("Skriv om", [teacher.question])
+        await teacher.say(ANSWERS["nulagesanalys"])
+        assert teacher.question.heading == "Mål"
+    finally:
+        await runtime.close()
+    with sqlite3.connect(db) as conn:
+        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        for table in tables:
+            for row in conn.execute(f'SELECT * FROM "{table}"'):
+                assert "9876" not in repr(row), (table, row)
