@@ -69,24 +69,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot import slack
 
         return slack.run(settings, http=args.http, port=args.port, listen=args.listen)
-    return asyncio.run(_chat(settings, messages, args))
+    return _chat(settings, messages, args)
 
 
-async def _chat(settings: Settings, messages: Messages, args: argparse.Namespace) -> int:
+def _chat(settings: Settings, messages: Messages, args: argparse.Namespace) -> int:
     from bot.app import start_runtime
     from bot.console import Console, default_user
 
-    runtime = await start_runtime(settings)
-    try:
-        console = Console(
-            runtime.conversation,
-            messages,
-            user=getattr(args, "user", None) or default_user(),
-            export_dir=getattr(args, "out", None) or settings.export_dir,
-        )
-        return await console.run()
-    finally:
-        await runtime.close()
+    # One loop for the whole chat, driven turn by turn from the main thread: the console
+    # reads a line between turns, so Ctrl-C interrupts the read (or a turn) cleanly.
+    with asyncio.Runner() as runner:
+        try:
+            runtime = runner.run(start_runtime(settings))
+        except KeyboardInterrupt:
+            return 130
+        try:
+            console = Console(
+                runtime.conversation,
+                messages,
+                user=getattr(args, "user", None) or default_user(),
+                export_dir=getattr(args, "out", None) or settings.export_dir,
+            )
+            return console.run(runner)
+        finally:
+            runner.run(runtime.close())
 
 
 if __name__ == "__main__":

@@ -2,6 +2,11 @@
 
 Python code names a key and passes values; the Swedish lives in the YAML files. Values are
 data, never template source, so a teacher's `{{ 7*7 }}` stays literal.
+
+Swedish nouns change with number and gender, so a text may write `{{ label | plural(count) }}`
+("1 insats", "2 insatser") and `{{ label | article }}` ("en insats", "ett område"). Both look
+the word up in the `noun.<word>` keys of the same files ("noun.område: ett område | områden");
+a word not listed there is left as it is, with "en".
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ class Messages:
         )
         self._texts = texts
         self._compiled: dict[str, jinja2.Template] = {}
+        self._env.filters["plural"] = self._plural
+        self._env.filters["article"] = self._article
 
     @classmethod
     def load(cls, language: str = "sv", directory: Path = PROMPTS_DIR / "messages") -> Messages:
@@ -47,6 +54,23 @@ class Messages:
                     raise TemplateError(f"{path}: fältet {key}: ska vara en text")
                 texts[str(key)] = value
         return cls(texts)
+
+    def _noun(self, word: str) -> tuple[str, str, str]:
+        """(article, singular, plural) of a noun, from its `noun.<word>` key."""
+        singular = str(word).strip().lower()
+        entry = self._texts.get(f"noun.{singular}")
+        if entry is None or "|" not in entry:
+            return "en", singular, singular
+        one, many = (part.strip() for part in entry.split("|", 1))
+        article, _, listed = one.partition(" ")
+        return article, listed or singular, many
+
+    def _plural(self, word: str, count: int) -> str:
+        _, singular, plural = self._noun(word)
+        return singular if count == 1 else plural
+
+    def _article(self, word: str) -> str:
+        return self._noun(word)[0]
 
     def __contains__(self, key: str) -> bool:
         return key in self._texts

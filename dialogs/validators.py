@@ -37,11 +37,24 @@ _UNHOLDABLE = re.compile(
     "[\x00-\x08\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]",
 )
 _MANY_BLANK_LINES = re.compile(r"\n{4,}")
+# A terminal's escape sequences (arrow keys, Home/End, bracketed paste, colours): removing
+# only the ESC character would leave "[D" in a title.
+_ESCAPES = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]"  # CSI: arrows, Home/End, Delete, paste markers, colours
+    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?"  # OSC: window titles, links
+    r"|\x1bO[@-~]"  # SS3: arrows and F1-F4 in application mode
+    r"|\x9b[0-?]*[ -/]*[@-~]"  # the one-byte CSI
+)
+
+
+def strip_escapes(text: str) -> str:
+    """The text without terminal escape sequences, whole (ESC and what follows it)."""
+    return _ESCAPES.sub("", text)
 
 
 def clean_text(text: str) -> str:
     """Remove what Word/XML cannot hold and tidy line ends; everything else stays as typed."""
-    text = text.replace("\r\n", "\n").translate(_AS_NEWLINE)
+    text = strip_escapes(text.replace("\r\n", "\n")).translate(_AS_NEWLINE)
     text = _UNHOLDABLE.sub("", text)
     text = "\n".join(line.rstrip() for line in text.split("\n")).strip("\n")
     return _MANY_BLANK_LINES.sub("\n\n", text)
@@ -267,9 +280,14 @@ def validate(question: Question, text: str, today: dt.date) -> AnswerValue | Inv
 
 # --------------------------------------------------------------------------- personal data
 
+# Every dash pasted text carries between the date and the last four digits: hyphen-minus,
+# Unicode hyphen, non-breaking hyphen, figure dash, en and em dash, horizontal bar, minus
+# sign, and the small and full-width hyphen-minus. Word turns "-" into "–" as you type.
+_DASHES = "\\-\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d"
+_GAP = "[ \u00a0\u202f\t]"
 _RE_PERSONAL_NUMBER = re.compile(
-    r"(?<![\d\w+\-/.,])(?P<century>\d{2})?(?P<yy>\d{2})(?P<mm>\d{2})(?P<dd>\d{2})"
-    r"(?P<sep>[-+ ]?)(?P<last>\d{4})(?![\d\w]|[-/.,]\d)"
+    rf"(?<![\d\w+{_DASHES}/.,])(?P<century>\d{{2}})?(?P<yy>\d{{2}})(?P<mm>\d{{2}})(?P<dd>\d{{2}})"
+    rf"(?P<sep>{_GAP}*[+{_DASHES}]{_GAP}*|{_GAP})?(?P<last>\d{{4}})(?![\d\w]|[{_DASHES}/.,]\d)"
 )
 _RE_EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[^\W\d_]{2,}(?![\w-])")
 _RE_PHONE = re.compile(
@@ -298,7 +316,11 @@ def _date_exists(century: str | None, yy: str, month: int, day: int) -> bool:
 
 
 def _personal_number_kind(m: re.Match[str]) -> str | None:
-    if not _luhn(m["yy"] + m["mm"] + m["dd"] + m["last"]):
+    """A date and four digits. With a separator or a century it is shaped like a
+    personnummer even when the check digit is wrong (a pupil's number mistyped is still
+    one); ten bare digits need the check digit, or a mobile number would be one too."""
+    shaped = bool(m["sep"] and m["sep"].strip()) or m["century"] is not None
+    if not shaped and not _luhn(m["yy"] + m["mm"] + m["dd"] + m["last"]):
         return None
     month, day = int(m["mm"]), int(m["dd"])
     if _date_exists(m["century"], m["yy"], month, day):

@@ -46,6 +46,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from dialogs.messages import Messages
 from dialogs.template import Group, Layout, Template
 from dialogs.types import Document, PlanRecord
+from exports.filename import document_filename
 from exports.outline import (
     Field,
     FieldState,
@@ -53,7 +54,6 @@ from exports.outline import (
     Node,
     PlanOutline,
     Section,
-    answer_text,
     build_outline,
     one_line,
 )
@@ -65,9 +65,6 @@ GREY = RGBColor(0x6E, 0x6E, 0x6E)
 DRAFT_RED = RGBColor(0xC0, 0x00, 0x00)
 LANGUAGE = "sv-SE"
 LOCAL_ZONE = "Europe/Stockholm"
-MAX_FILENAME_CHARS = 120
-MAX_FILENAME_BYTES = 240  # most file systems stop at 255 bytes; emoji take four each
-_NOT_IN_FILENAMES = re.compile(r'[/\\:*?"<>|\x00-\x1f\x7f]')
 _PAGE, _PAGES = "\x00PAGE\x00", "\x00NUMPAGES\x00"  # never in cleaned text
 
 
@@ -116,28 +113,11 @@ def render_document(
     """`dialogs.service.DocumentRenderer`: the document a channel sends to the teacher."""
     data, outline = _render(template, plan, draft=draft, now=now, messages=Messages.load())
     return Document(
-        filename=document_filename(template, plan, local_date(now)),
+        filename=document_filename(template, plan, local_date(now), draft=draft),
         data=data,
         title=outline.document_title,
         draft=draft,
     )
-
-
-def document_filename(template: Template, plan: PlanRecord, today: dt.date) -> str:
-    """ "Handlingsplan – Ringsjöskolan – 2026-05-12.docx": safe on every file system.
-
-    A draft has the same name as the finished plan: "UTKAST" is inside the document.
-    """
-    name = _filename_part(template.document_title) or _filename_part(template.name) or "Plan"
-    suffix = f" – {today.isoformat()}.docx"
-    unit = _filename_part(answer_text(plan.answers, template.unit_field))
-    if unit:
-        fixed = name + " – " + suffix
-        unit = _shorten(unit, MAX_FILENAME_CHARS - len(fixed), MAX_FILENAME_BYTES - _bytes(fixed))
-    if not unit:
-        name = _shorten(name, MAX_FILENAME_CHARS - len(suffix), MAX_FILENAME_BYTES - _bytes(suffix))
-        return name + suffix
-    return f"{name} – {unit}{suffix}"
 
 
 def render_with_layout(
@@ -625,18 +605,3 @@ def _field_context(field: Field, messages: Messages, *, nested: bool) -> LayoutF
         period=field.period,
         answered=field.answered,
     )
-
-
-def _filename_part(text: str) -> str:
-    return " ".join(_NOT_IN_FILENAMES.sub("", one_line(text)).split()).strip(" .")
-
-
-def _bytes(text: str) -> int:
-    return len(text.encode("utf-8"))
-
-
-def _shorten(text: str, max_chars: int, max_bytes: int) -> str:
-    text = text[: max(max_chars, 0)]
-    while text and _bytes(text) > max_bytes:
-        text = text[:-1]
-    return text.rstrip(" .–-")

@@ -476,7 +476,9 @@ def test_draft_export_is_marked_utkast(tmp_path: Path, chats: list[Chat]) -> Non
     chat.close()
 
     assert re.fullmatch(
-        r"Handlingsplan – Ringsjöskolan, Höörs kommun – \d{4}-\d\d-\d\d\.docx", path.name
+        r"UTKAST – Handlingsplan – Tidig uppföljning av frånvaro i åk 7"
+        r" – Ringsjöskolan, Höörs kommun – \d{4}-\d\d-\d\d \([0-9a-f]{6}\)\.docx",
+        path.name,
     )
     document = read_docx(path)
     assert document.marked_draft

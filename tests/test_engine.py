@@ -185,10 +185,23 @@ async def test_keeping_an_answer_despite_the_warning_stores_it(
     assert "kurator@skolan.se" in plan_of(store).answers["nulagesanalys"].text
 
 
-async def test_an_invalid_personnummer_raises_no_alarm(
+async def test_a_mistyped_personnummer_is_still_called_a_personnummer(
     teacher: Teacher, store: MemoryStore
 ) -> None:
-    valid = luhn_personnummer("811218987")
+    # Born 2001-01-01, last digit wrong: its digits also fit a phone number (010-…).
+    valid = luhn_personnummer("010101123")
+    wrong = valid[:-1] + str((int(valid[-1]) + 1) % 10)
+    await answer_first(teacher, 3)
+    await teacher.say(f"Eleven {wrong} har hög frånvaro sedan höstlovet, främst på måndagar.")
+    assert "nulagesanalys" not in plan_of(store).answers
+    assert "ett personnummer" in teacher.text()
+    assert "telefonnummer" not in teacher.text()
+
+
+async def test_ten_bare_digits_with_a_wrong_check_digit_raise_no_alarm(
+    teacher: Teacher, store: MemoryStore
+) -> None:
+    valid = luhn_personnummer("811218987").replace("-", "")
     wrong = valid[:-1] + str((int(valid[-1]) + 1) % 10)
     await answer_first(teacher, 3)
     await teacher.say(f"Ärendenummer {wrong} gäller frånvaroutredningen för hela åk 7 i höstas.")
@@ -301,7 +314,9 @@ async def test_export_of_an_incomplete_plan_is_a_draft_marked_utkast(teacher: Te
     await teacher.say("/exportera")
     [out] = teacher.documents()
     assert out.document is not None and out.document.draft
-    assert out.document.filename.startswith("Handlingsplan – Ringsjöskolan")
+    assert out.document.filename.startswith(
+        "UTKAST – Handlingsplan – Tidig uppföljning av frånvaro i åk 7 – Ringsjöskolan"
+    )
     assert any("UTKAST" in text for _, text in docx_paragraphs(out.document.data))
     assert teacher.question.heading == "Mål"
 

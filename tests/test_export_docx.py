@@ -19,7 +19,6 @@ from dialogs.template import Template, load_templates
 from dialogs.types import AnswerValue, PlanRecord
 from exports.docx import (
     LayoutError,
-    document_filename,
     render_document,
     render_docx,
     render_with_layout,
@@ -328,41 +327,13 @@ def test_template_syntax_in_answers_stays_literal(handlingsplan: Template) -> No
     assert "49" not in all_text(document)
 
 
-# --------------------------------------------------------------------------- file name
-
-
-def test_filename_names_template_unit_and_date(handlingsplan: Template) -> None:
-    name = document_filename(handlingsplan, make_plan(ANSWERS), TODAY)
-    assert name == "Handlingsplan – Ringsjöskolan, Höörs kommun – 2026-05-12.docx"
-
-
-def test_filename_drops_characters_file_systems_refuse(handlingsplan: Template) -> None:
-    answers = dict(ANSWERS, enhet=AnswerValue(text='F-6/7-9 \\ "Norr": <a>|b?*\x07'))
-    name = document_filename(handlingsplan, make_plan(answers), TODAY)
-    assert name == "Handlingsplan – F-67-9 Norr ab – 2026-05-12.docx"
-
-
-def test_filename_of_a_very_long_unit_is_cut_but_keeps_date_and_extension(
-    handlingsplan: Template,
-) -> None:
-    answers = dict(ANSWERS, enhet=AnswerValue(text="Väldigt lång skola " * 30))
-    name = document_filename(handlingsplan, make_plan(answers), TODAY)
-    assert len(name) <= 120
-    assert name.startswith("Handlingsplan – Väldigt lång skola")
-    assert name.endswith(" – 2026-05-12.docx")
-    emoji = dict(ANSWERS, enhet=AnswerValue(text="🏫" * 200))
-    assert len(document_filename(handlingsplan, make_plan(emoji), TODAY).encode()) <= 255
-
-
-def test_filename_without_unit_is_template_and_date(handlingsplan: Template) -> None:
-    name = document_filename(handlingsplan, make_plan({}), TODAY)
-    assert name == "Handlingsplan – 2026-05-12.docx"
-
-
 def test_render_document_hands_the_channel_a_named_document(handlingsplan: Template) -> None:
     renderer: DocumentRenderer = render_document
     document = renderer(handlingsplan, make_plan(ANSWERS), draft=True, now=NOW)
-    assert document.filename == "Handlingsplan – Ringsjöskolan, Höörs kommun – 2026-05-12.docx"
+    assert document.filename == (
+        "UTKAST – Handlingsplan – Tidig uppföljning av frånvaro i åk 7"
+        " – Ringsjöskolan, Höörs kommun – 2026-05-12 (p1).docx"
+    )
     assert document.title == "Handlingsplan – Tidig uppföljning av frånvaro i åk 7"
     assert document.draft
     assert docx.Document(io.BytesIO(document.data)).paragraphs[0].text.startswith("UTKAST")

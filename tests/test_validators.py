@@ -367,11 +367,51 @@ def test_warns_about_personal_data(text: str, kinds: list[str]) -> None:
     assert personal_data(text) == kinds
 
 
+DASHES = {
+    "hyphen-minus": "-",
+    "hyphen": "\u2010",
+    "non-breaking hyphen": "\u2011",
+    "figure dash": "\u2012",
+    "en dash": "\u2013",
+    "em dash": "\u2014",
+    "minus sign": "\u2212",
+    "full-width hyphen-minus": "\uff0d",
+}
+SPACING = {"tight": "{}", "spaced": " {} ", "no-break spaces": "\u00a0{}\u00a0"}
+
+
+@pytest.mark.parametrize("spacing", SPACING.values(), ids=list(SPACING))
+@pytest.mark.parametrize("dash", DASHES.values(), ids=list(DASHES))
+@pytest.mark.parametrize("century", ["", "19"], ids=["10 digits", "12 digits"])
+def test_personnummer_with_any_dash_pasted_from_word_gets_the_warning(
+    dash: str, spacing: str, century: str
+) -> None:
+    sep = spacing.format(dash)
+    for number, kind in ((VALID_PNR, "personnummer"), (VALID_SAMORDNING, "samordningsnummer")):
+        text = f"Eleven med nummer {century}{number[:6]}{sep}{number[6:]} har hög frånvaro."
+        assert personal_data(text) == [kind], text
+
+
+@pytest.mark.parametrize("spacing", SPACING.values(), ids=list(SPACING))
+def test_personnummer_with_plus_for_a_centenarian_gets_the_warning(spacing: str) -> None:
+    text = f"Nummer {VALID_PNR[:6]}{spacing.format('+')}{VALID_PNR[6:]}"
+    assert personal_data(text) == ["personnummer"]
+
+
+@pytest.mark.parametrize("dash", DASHES.values(), ids=list(DASHES))
+def test_mistyped_personnummer_is_called_a_personnummer_not_a_phone_number(dash: str) -> None:
+    # Born 1 Jan 2001 with the last digit wrong: shaped like a personnummer, and its digits
+    # also fit a Swedish phone number (010-…). The warning must say what it is.
+    born_2001 = luhn_wrong("010101123")
+    assert personal_data(f"{born_2001[:6]}{dash}{born_2001[6:]}") == ["personnummer"]
+    assert personal_data(f"20{born_2001[:6]}{dash}{born_2001[6:]}") == ["personnummer"]
+    assert personal_data(f"{INVALID_PNR[:6]}{dash}{INVALID_PNR[6:]}") == ["personnummer"]
+
+
 @pytest.mark.parametrize(
     "text",
     [
-        f"{INVALID_PNR[:6]}-{INVALID_PNR[6:]}",
-        INVALID_PNR,
+        INVALID_PNR,  # ten bare digits with a wrong check digit: an id of some other kind
         "811318-9876",  # month 13
         "2026-03-15",
         "15/3 2026",

@@ -90,7 +90,7 @@ async def test_teacher_fills_in_a_whole_handlingsplan_and_receives_the_docx(
     documents = telegram_api.documents(teacher.chat_id)
     assert len(documents) == documents_before + 1
     document = documents[-1]["document"]
-    assert document["file_name"].startswith("Handlingsplan – Ringsjöskolan")
+    assert document["file_name"].startswith("Handlingsplan – Tidig uppföljning av frånvaro")
     assert document["file_name"].endswith(".docx")
 
     text = normalized(docx_text(await telegram_api.download(document["file_id"])))

@@ -1,0 +1,452 @@
+"""Issue 9: every answer lands where the teacher meant it.
+
+Each test acts as a teacher did when the answer went astray: paragraphs sent as separate
+messages, a typed button number or label, a menu item typed by name, a question to the bot,
+a date to be read back, and the progress line in nested parts. Through the engine (Teacher),
+and through `planbot chat` where the terminal is the channel that matters.
+
+The engine part of the issue is phase 2: until then these tests are expected to fail
+(`xfail(strict=True)`: one that starts to pass fails the suite, so the marker is removed
+as each behaviour lands).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.app import start_runtime
+from bot.settings import Settings
+from dialogs.service import Conversation
+from dialogs.store import MemoryStore
+from dialogs.template import load_templates
+from dialogs.types import AnswerValue, Outbound, PlanRecord
+from exports.docx import render_document
+from tests.channel_prompts import handlingsplan_only
+from tests.helpers import Clock, Teacher
+from tests.test_atgardsplan import hoor_conversation, play, quick_insats
+from tests.test_atgardsplan import start as start_plan
+from tests.test_console_e2e import ANSWERS, TIMEOUT, read_docx
+
+PHASE_2 = pytest.mark.xfail(strict=True, reason="issue 9 phase 2")
+
+TEMPLATES = load_templates()
+HP = TEMPLATES["handlingsplan"]
+SAVED = re.compile(r"Dokumentet är sparat: (?P<path>[^\n]+\.docx)\n")
+
+PARAGRAPH_1 = (
+    "Närvarostatistiken för ht-25 visar att 14 % av eleverna i åk 7 har mer än 10 % frånvaro, "
+    "främst på måndagar och under idrottslektionerna."
+)
+PARAGRAPH_2 = (
+    "Mentorerna beskriver att ströfrånvaron ofta inte följs upp förrän den blivit omfattande, "
+    "och vårdnadshavare får besked först efter flera veckor."
+)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def teacher(store: MemoryStore, clock: Clock) -> Teacher:
+    return Teacher(Conversation(store, {"handlingsplan": HP}, render_document, clock=clock))
+
+
+@pytest.fixture
+def planner(store: MemoryStore, clock: Clock) -> Teacher:
+    """A teacher with every template: the åtgärdsplan has optional and nested questions."""
+    return Teacher(Conversation(store, TEMPLATES, render_document, clock=clock))
+
+
+def the_plan(store: MemoryStore) -> PlanRecord:
+    [(_, plan)] = list(store.plans.values())
+    return plan
+
+
+def answer(store: MemoryStore, path: str) -> AnswerValue | None:
+    return the_plan(store).answers.get(path)
+
+
+async def answer_until(teacher: Teacher, question_id: str, clock: Clock | None = None) -> None:
+    """Start a handlingsplan and answer every question before `question_id`, a minute each."""
+    await teacher.start()
+    for qid, text in ANSWERS.items():
+        if qid == question_id:
+            break
+        await teacher.say(text)
+        if clock is not None:
+            clock.advance(minutes=1)
+    assert teacher.question.heading == HP.question(question_id).label
+
+
+def button_labels(out: Outbound) -> list[str]:
+    return [c.label for c in out.choices]
+
+
+# --------------------------------------------------------------------------- 1. bursts
+
+
+@PHASE_2
+async def test_two_paragraphs_sent_a_second_apart_are_one_answer(
+    teacher: Teacher, store: MemoryStore, clock: Clock
+) -> None:
+    await answer_until(teacher, "nulagesanalys", clock)
+    await teacher.say(PARAGRAPH_1)
+    clock.advance(seconds=1)
+    await teacher.say(PARAGRAPH_2)
+    stored = answer(store, "nulagesanalys")
+    assert stored is not None and stored.text == PARAGRAPH_1 + "\n\n" + PARAGRAPH_2
+    assert answer(store, "mal") is None
+    assert teacher.question.heading == "Mål"
+
+
+async def test_a_message_after_the_teacher_had_time_to_read_answers_the_next_question(
+    teacher: Teacher, store: MemoryStore, clock: Clock
+) -> None:
+    # Guard for phase 2: a burst is seconds, not minutes.
+    await answer_until(teacher, "nulagesanalys", clock)
+    await teacher.say(PARAGRAPH_1)
+    clock.advance(minutes=2)
+    await teacher.say(ANSWERS["mal"])
+    assert answer(store, "nulagesanalys") == AnswerValue(text=PARAGRAPH_1)
+    stored = answer(store, "mal")
+    assert stored is not None and stored.text == ANSWERS["mal"]
+
+
+@PHASE_2
+async def test_the_teacher_can_add_to_the_previous_long_answer_later(
+    teacher: Teacher, store: MemoryStore, clock: Clock
+) -> None:
+    await answer_until(teacher, "nulagesanalys", clock)
+    await teacher.say(PARAGRAPH_1)
+    clock.advance(minutes=3)
+    assert "Lägg till i förra svaret" in button_labels(teacher.question)
+    await teacher.press("Lägg till i förra svaret", [teacher.question])
+    await teacher.say(PARAGRAPH_2)
+    stored = answer(store, "nulagesanalys")
+    assert stored is not None and stored.text == PARAGRAPH_1 + "\n\n" + PARAGRAPH_2
+    assert answer(store, "mal") is None
+    assert teacher.question.heading == "Mål"
+
+
+# --------------------------------------------------------------------------- 2. typed buttons
+
+
+async def reach_plan_for_insatser(planner: Teacher) -> None:
+    """The åtgärdsplan up to its optional "Plan för insatser", shown with [n] Hoppa över."""
+    await start_plan(planner, "Åtgärdsplan")
+    steps = hoor_conversation()
+    end = next(i for i, s in enumerate(steps) if s[0].startswith("Plan för insatser"))
+    await play(planner, steps[:end])
+    assert planner.question.heading == "Plan för insatser inom ramen för utvecklingsområdet"
+
+
+@PHASE_2
+async def test_typing_the_number_shown_beside_skip_skips_the_question(
+    planner: Teacher, store: MemoryStore
+) -> None:
+    await reach_plan_for_insatser(planner)
+    number = button_labels(planner.question).index("Hoppa över") + 1
+    await planner.say(str(number))
+    stored = answer(store, "plan")
+    assert stored is not None and stored.skipped and stored.text == ""
+    assert planner.question.heading == "Deltagare i insatsen"
+
+
+async def test_typing_the_label_of_skip_skips_the_question(
+    planner: Teacher, store: MemoryStore
+) -> None:
+    await reach_plan_for_insatser(planner)
+    await planner.say("Hoppa över")
+    stored = answer(store, "plan")
+    assert stored is not None and stored.skipped
+    assert planner.question.heading == "Deltagare i insatsen"
+
+
+@PHASE_2
+async def test_typing_the_number_of_keep_under_andra_keeps_the_cost_estimate(
+    planner: Teacher, store: MemoryStore
+) -> None:
+    await start_plan(planner, "Åtgärdsplan")
+    await play(planner, hoor_conversation())
+    before = answer(store, "kostnader")
+    assert before is not None and before.text
+    await planner.say("/andra Kostnadsberäkning")
+    assert planner.question.heading == "Kostnadsberäkning"
+    labels = button_labels(planner.question)
+    await planner.say(str(labels.index("Behåll svaret") + 1))
+    assert answer(store, "kostnader") == before
+
+
+@PHASE_2
+async def test_typing_one_at_a_date_question_with_buttons_presses_the_button(
+    planner: Teacher, store: MemoryStore
+) -> None:
+    await start_plan(planner, "Åtgärdsplan")
+    await planner.say("Huvudman Höör")
+    assert planner.question.heading == "Datum"
+    assert button_labels(planner.question)[0] == "Hoppa över"
+    await planner.say("1")
+    assert "Jag förstod inte datumet" not in planner.text()
+    stored = answer(store, "datum")
+    assert stored is not None and stored.skipped
+
+
+# --------------------------------------------------------------------------- 3. menus by name
+
+
+async def open_edit_menu(teacher: Teacher) -> None:
+    await answer_until(teacher, "aktivitet")
+    await teacher.say("/andra")
+    assert teacher.question.heading == "Vilket svar vill du ändra?"
+
+
+@PHASE_2
+async def test_typing_a_label_in_the_andra_list_picks_that_answer(
+    teacher: Teacher, store: MemoryStore
+) -> None:
+    await open_edit_menu(teacher)
+    await teacher.say("Mål")  # an exact label wins over the prefix of "Målgrupp"
+    assert teacher.question.heading == "Mål"
+    await teacher.say("Andelen elever med hög frånvaro ska halveras till vt-27.")
+    stored = answer(store, "mal")
+    assert stored is not None and stored.text.startswith("Andelen elever med hög frånvaro")
+    assert answer(store, "aktivitet") is None
+    assert teacher.question.heading == HP.question("aktivitet").label
+
+
+@PHASE_2
+async def test_a_prefix_of_a_label_in_the_andra_list_picks_it(teacher: Teacher) -> None:
+    await open_edit_menu(teacher)
+    await teacher.say("nuläge")
+    assert teacher.question.heading == "Nulägesanalys"
+
+
+@PHASE_2
+async def test_anything_else_in_the_andra_list_shows_the_list_again(
+    teacher: Teacher, store: MemoryStore
+) -> None:
+    await open_edit_menu(teacher)
+    await teacher.say("Xyz")
+    assert "välj ett av alternativen" in teacher.text().casefold()
+    assert teacher.question.heading == "Vilket svar vill du ändra?"
+    assert answer(store, "aktivitet") is None
+
+
+@PHASE_2
+async def test_a_mistyped_command_gets_did_you_mean_and_the_question_again(
+    teacher: Teacher,
+) -> None:
+    await answer_until(teacher, "mal")
+    await teacher.say("/oversigt")
+    assert "Menade du /oversikt?" in teacher.text()
+    assert "/exportera –" not in teacher.text()  # not the whole command list
+    assert teacher.question.heading == "Mål"
+    await teacher.say("/exporter")
+    assert "Menade du /exportera?" in teacher.text()
+
+
+# --------------------------------------------------------------------------- 4. questions
+
+
+@PHASE_2
+async def test_a_question_about_the_question_gets_help_not_stored(
+    teacher: Teacher, store: MemoryStore
+) -> None:
+    await answer_until(teacher, "nulagesanalys")
+    await teacher.say("Vad menas med nulägesanalys här, hela skolan eller bara åk 7?")
+    assert answer(store, "nulagesanalys") is None
+    assert HP.question("nulagesanalys").help or ""  # the help exists to be shown
+    assert (HP.question("nulagesanalys").help or "") in teacher.text()
+    assert any("svar" in label.casefold() for label in button_labels(teacher.question))
+    assert teacher.question.heading == "Nulägesanalys"
+
+
+async def test_a_real_answer_with_a_question_mark_is_stored_at_once(
+    teacher: Teacher, store: MemoryStore
+) -> None:
+    # Guard for phase 2: a long answer that ends in a question is an answer.
+    await answer_until(teacher, "nulagesanalys")
+    text = PARAGRAPH_1 + " Hur kan vi nå eleverna som är borta på måndagar?"
+    await teacher.say(text)
+    stored = answer(store, "nulagesanalys")
+    assert stored is not None and stored.text == text
+
+
+# --------------------------------------------------------------------------- 5. dates
+
+
+@PHASE_2
+async def test_a_week_is_read_back_as_the_days_it_means(
+    teacher: Teacher, store: MemoryStore
+) -> None:
+    await answer_until(teacher, "nar_uppfoljning")
+    await teacher.say("v. 12 2027")
+    stored = answer(store, "nar_uppfoljning")
+    assert stored is not None and stored.start == dt.date(2027, 3, 22)
+    assert "22–28 mars 2027" in teacher.text()
+
+
+@PHASE_2
+async def test_a_follow_up_date_in_the_past_gets_a_question(
+    teacher: Teacher, store: MemoryStore
+) -> None:
+    await answer_until(teacher, "nar_uppfoljning")  # today is 23 Nov 2026
+    await teacher.say("20 maj 2025")
+    assert teacher.question.heading == HP.question("nar_uppfoljning").label
+    assert "20 maj 2025" in teacher.text() and "passerat" in teacher.text()
+    assert the_plan(store).status.value == "pagar"
+
+
+async def test_a_period_that_ends_before_it_starts_gets_a_question(
+    teacher: Teacher, store: MemoryStore
+) -> None:
+    await answer_until(teacher, "tidplan")
+    await teacher.say("vt-27 – ht-26")
+    assert answer(store, "tidplan") is None
+    assert teacher.question.heading == HP.question("tidplan").label
+
+
+@PHASE_2
+async def test_the_teacher_reviews_the_plan_before_it_becomes_planerad(
+    teacher: Teacher, store: MemoryStore
+) -> None:
+    await answer_until(teacher, "vem_uppfoljning")
+    await teacher.say(ANSWERS["vem_uppfoljning"])
+    assert the_plan(store).status.value == "pagar"
+    review = teacher.text()
+    assert ANSWERS["titel"] in review and ANSWERS["mal"][:40] in review
+    assert "Ändra" in " ".join(button_labels(teacher.question))
+    await teacher.press("Ja", [teacher.question])
+    assert the_plan(store).status.value == "planerad"
+
+
+# --------------------------------------------------------------------------- 8. progress
+
+
+@PHASE_2
+async def test_progress_in_nested_parts_names_the_part_and_counts_within_it(
+    planner: Teacher,
+) -> None:
+    await start_plan(planner, "Åtgärdsplan")
+    await play(planner, hoor_conversation()[:3])
+    await planner.press("Styrning och utveckling av verksamheten", [planner.question])
+    await quick_insats(planner, "Ledningsteam")
+    await planner.press("Nej", [planner.question])
+    await planner.press("Ja", [planner.question])  # another område
+    await planner.press("Trygghet och studiero", [planner.question])
+    await planner.say("Studiero i klassrummet")  # Insats 1: Namn
+    progress = planner.question.progress or ""
+    assert re.search(r"Område 2 · Insats 1 · fråga 2 av \d+", progress), progress
+
+
+@PHASE_2
+async def test_the_plan_total_does_not_jump_when_an_insats_is_added(planner: Teacher) -> None:
+    await start_plan(planner, "Åtgärdsplan")
+    await play(planner, hoor_conversation()[:3])
+    await planner.press("Styrning och utveckling av verksamheten", [planner.question])
+    totals = []
+    for name in ("Ledningsteam", "Handledning"):
+        await quick_insats(planner, name)
+        totals.append(planner.question.progress)
+        await planner.press("Ja", [planner.question])
+    # Whatever the share of the whole plan shows, the count within the insats stays put.
+    within = [re.search(r"fråga \d+ av (\d+)", p or "") for p in totals]
+    assert all(m is not None for m in within), totals
+    assert len({m[1] for m in within if m is not None}) == 1, totals
+
+
+@PHASE_2
+async def test_a_question_asked_once_for_the_whole_plan_says_so(planner: Teacher) -> None:
+    await start_plan(planner, "Åtgärdsplan")
+    steps = hoor_conversation()
+    end = next(i for i, s in enumerate(steps) if s[0] == "Styrkor att använda i kommande insatser")
+    await play(planner, steps[:end])
+    shown = " ".join(filter(None, [planner.question.progress, planner.question.text]))
+    assert "för hela planen" in shown
+
+
+# --------------------------------------------------------------------------- the terminal
+
+
+CHAT = [sys.executable, "-m", "bot.cli", "chat"]
+
+
+def chat_piped(home: Path, lines: list[str]) -> str:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PLANBOT_", "XDG_"))}
+    env.update(HOME=str(home), PLANBOT_PROMPTS_DIR=str(handlingsplan_only()))
+    result = subprocess.run(
+        [*CHAT, "--db", str(home / "p.db"), "--out", str(home / "out"), "--user", "larare"],
+        input="\n".join(lines).encode() + b"\n",
+        capture_output=True,
+        cwd=home,
+        env=env,
+        timeout=TIMEOUT * 2,
+        check=True,
+    )
+    return result.stdout.decode()
+
+
+@PHASE_2
+def test_console_typed_button_number_at_keep_keeps_the_answer(tmp_path: Path) -> None:
+    first = [ANSWERS[q] for q in ("titel", "enhet", "forfattare", "nulagesanalys")]
+    # /tillbaka shows Nulägesanalys with "[1] Behåll svaret"; typing 1 keeps it.
+    out = chat_piped(tmp_path, [*first, "/tillbaka", "1", "/exportera"])
+    assert "[1] Behåll svaret" in out
+    assert "Svaret är 1 tecken" not in out
+    after_keep = out[out.index("[1] Behåll svaret") :]
+    assert re.search(r"fråga 5 av \d+ ──\nMÅL\n", after_keep), after_keep
+    document = read_docx(Path(SAVED.findall(out)[-1]))
+    assert document.under["Nulägesanalys"] == ANSWERS["nulagesanalys"]
+
+
+@PHASE_2
+def test_console_label_typed_in_the_andra_list_edits_that_answer(tmp_path: Path) -> None:
+    first = [ANSWERS[q] for q in ("titel", "enhet", "forfattare", "nulagesanalys", "mal")]
+    new_goal = "Andelen elever med hög frånvaro ska halveras till vt-27."
+    out = chat_piped(
+        tmp_path, [*first, "/andra", "Mål", new_goal, ANSWERS["aktivitet"], "/exportera"]
+    )
+    document = read_docx(Path(SAVED.findall(out)[-1]))
+    assert document.under["Mål"] == new_goal
+    assert document.under[HP.question("aktivitet").label] == ANSWERS["aktivitet"]
+
+
+# --------------------------------------------------------------------------- 7. Skriv om
+
+
+async def test_after_skriv_om_the_flagged_text_is_kept_nowhere(tmp_path: Path) -> None:
+    """The real SQLite store: after "Skriv om", no table holds the personnummer, and the
+    plan's answer history has only the rephrased text."""
+    db = tmp_path / "planbot.db"
+    settings = Settings(database_url=f"sqlite+aiosqlite:///{db}", _env_file=None)  # type: ignore[call-arg]
+    runtime = await start_runtime(settings)
+    try:
+        teacher = Teacher(runtime.conversation)
+        await teacher.start()
+        if teacher.question.heading == "Vilken sorts plan vill du skriva?":
+            await teacher.press("Handlingsplan", [teacher.question])
+        for key in ("titel", "enhet", "forfattare"):
+            await teacher.say(ANSWERS[key])
+        flagged = "Eleven 811218–9876 har hög frånvaro, främst på måndagar och efter lov."
+        await teacher.say(flagged)
+        assert "Undvik personuppgifter" in teacher.text()
+        await teacher.press("Skriv om", [teacher.question])
+        await teacher.say(ANSWERS["nulagesanalys"])
+        assert teacher.question.heading == "Mål"
+    finally:
+        await runtime.close()
+    with sqlite3.connect(db) as conn:
+        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        for table in tables:
+            for row in conn.execute(f'SELECT * FROM "{table}"'):
+                assert "9876" not in repr(row), (table, row)
