@@ -32,7 +32,12 @@ async def start_runtime(settings: Settings) -> Runtime:
     database = await open_database(settings.database_url or default_database_url())
     remind = ReminderSettings()
     reminders = Reminders(
-        ReminderStore(database.engine), templates, messages, remind.hours(), remind.nudges()
+        ReminderStore(database.engine),
+        templates,
+        messages,
+        remind.hours(),
+        remind.nudges(),
+        remind.interval_seconds,
     )
     conversation = Conversation(
         database.store,

@@ -107,6 +107,7 @@ class Reminders:
     messages: Messages
     hours: SchoolHours = field(default_factory=SchoolHours)
     nudges: Nudges = field(default_factory=Nudges)
+    interval: float = 60.0  # seconds between the long-running bots' passes
 
     # ------------------------------------------------------------------ keeping in step
 
@@ -215,12 +216,13 @@ async def run_every(
 
 
 def start_background(
-    reminders: Reminders | None, senders: Mapping[str, Sender], interval: float
+    reminders: Reminders | None, senders: Mapping[str, Sender]
 ) -> asyncio.Task[None] | None:
     """The long-running bots' minute loop, as a task to cancel at shutdown."""
     if reminders is None:
         return None
-    return asyncio.create_task(run_every(reminders, senders, interval), name="planbot-reminders")
+    loop = run_every(reminders, senders, reminders.interval)
+    return asyncio.create_task(loop, name="planbot-reminders")
 
 
 async def stop_background(task: asyncio.Task[None] | None) -> None:
