@@ -270,7 +270,9 @@ async def test_the_follow_up_goes_out_at_eight_on_monday_22_march_once(runtime: 
     assert [r.kind for r in report.sent] == ["followup"]
     ((chat, out),) = outbox.sent
     assert chat == teacher.user.external_id
-    assert out.text == "Dags för uppföljning av ”Tidig uppföljning av frånvaro i åk 7”: Hur blev det?"
+    assert (
+        out.text == "Dags för uppföljning av ”Tidig uppföljning av frånvaro i åk 7”: Hur blev det?"
+    )
     assert len(out.choices) == 3
     # The bot was down for a day: the next pass sends nothing again.
     assert (await reminders.run_pass(local(2027, 3, 23, 9, 0), senders)).sent == []
@@ -408,6 +410,6 @@ async def test_the_terminal_shows_due_follow_ups_when_the_chat_starts(runtime: R
     shown = await reminders.show_in_terminal(console, local(2027, 3, 22, 9, 0), screen)
     assert [r.kind for r in shown] == ["followup"]
     text = screen.getvalue()
-    assert "Dags för uppföljning av ”Tidig uppföljning av frånvaro i åk 7”: Hur blev det?" in text
+    assert f"Dags för uppföljning av ”{ANSWERS['titel']}”: Hur blev det?" in text
     assert "/uppfoljning" in text
     assert await reminders.show_in_terminal(console, local(2027, 3, 22, 9, 5), screen) == []
