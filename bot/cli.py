@@ -37,6 +37,7 @@ def _parser(msg: Messages) -> argparse.ArgumentParser:
     remind = sub.add_parser("remind", help=msg("cli.remind"))
     remind.add_argument("--now", help=msg("cli.remind.now"))
     remind.add_argument("--dry-run", action="store_true", help=msg("cli.remind.dry_run"))
+    remind.add_argument("--resync", action="store_true", help=msg("cli.remind.resync"))
 
     sub.add_parser("migrate", help=msg("cli.migrate"))
     sub.add_parser("templates", help=msg("cli.templates"))
@@ -68,7 +69,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if command == "remind":
         from bot.remind_command import remind
 
-        return asyncio.run(remind(settings, messages, now=args.now, dry_run=args.dry_run))
+        return asyncio.run(
+            remind(settings, messages, now=args.now, dry_run=args.dry_run, resync=args.resync)
+        )
     if command == "telegram":
         from bot import telegram
 

@@ -36,6 +36,7 @@ async def remind(
     *,
     now: str | None = None,
     dry_run: bool = False,
+    resync: bool = False,
     out: TextIO = sys.stdout,
 ) -> int:
     runtime = await start_runtime(settings)
@@ -49,6 +50,9 @@ async def remind(
                 print(messages("reminder.cli.bad_now", value=now), file=sys.stderr)
                 return 2
             moment = parsed
+        if resync:
+            plans = await reminders.resync_all(runtime.database.store, moment)
+            print(messages("reminder.cli.resynced", plans=plans), file=out)
         channels = [
             name
             for name, token in (

@@ -38,6 +38,7 @@ from dialogs.reminders import (
     derive,
     reminder_outbound,
 )
+from dialogs.store import SessionStore
 from dialogs.template import Template
 from dialogs.types import Changes, Outbound, PlanRecord, UserRef
 from storage.reminders import ReminderStore, StoredReminder
@@ -123,6 +124,17 @@ class Reminders:
             return  # a deleted user's reminders went with it (ON DELETE CASCADE)
         derived = {pid: self.derive_for(plan, now) for pid, plan in changes.plans.items()}
         await self.store.sync(user, derived, now, deleted=changes.deleted_plans)
+
+    async def resync_all(self, sessions: SessionStore, now: dt.datetime) -> int:
+        """Derive and sync every plan of every teacher (plans written before this version,
+        or changed while a hook failed); the number of plans."""
+        count = 0
+        for user in await self.store.users():
+            snapshot = await sessions.load(user, key="")
+            derived = {pid: self.derive_for(plan, now) for pid, plan in snapshot.plans.items()}
+            await self.store.sync(user, derived, now)
+            count += len(derived)
+        return count
 
     # ------------------------------------------------------------------ sending
 

@@ -5,7 +5,14 @@ answers and status, `derive` lists the reminders the plan should have right now,
 a stable key (kind, ref) and a due time. Storage keeps one row per key and, after every
 committed turn, makes its rows match the list (storage/reminders.py): a new date creates a
 row, a changed date moves it, a removed answer, a finished follow-up or a deleted plan
-removes it. Sending, snoozing and turning off are states of those rows, not of the plan.
+removes it. Delivery (claimed, sent, dropped) is a state of those rows.
+
+The teacher's wishes live in the plan, so the engine can honour them in a pure step and they
+commit with the turn: `plan.state["reminders"]` holds "off" (True/False; absent: never said)
+and "snoozed" ({"<kind>:<ref>": ISO time}). `turn_off` and `snooze` below write them;
+`derive` reads them — a snoozed reminder is due at the snooze's end (a new due time, so a
+reminder already sent goes out again then), and `DueReminder.off` tells storage to hold or
+release the rows.
 
 What creates a reminder:
 
@@ -31,11 +38,13 @@ Pure: no I/O; the clock is a parameter.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from functools import lru_cache
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import holidays
@@ -189,6 +198,40 @@ class DueReminder:
     due_at: dt.datetime  # UTC, within the school hours
     about: str = ""  # where in the plan, for the text: "Insats 2: Läsfrämjande" ("" = plan)
     when: str = ""  # the date as understood: "v. 12 2027 → 22–28 mars 2027"
+    # The plan's reminders turned off (True) or back on (False) by the teacher; None: the
+    # teacher never said, storage keeps whatever an operator set.
+    off: bool | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind.value}:{self.ref}"
+
+
+STATE_KEY = "reminders"
+
+
+def turn_off(state: dict[str, Any], off: bool = True) -> None:
+    """Record in a plan's state that its reminders are off (or on again)."""
+    state.setdefault(STATE_KEY, {})["off"] = off
+
+
+def snooze(state: dict[str, Any], kind: ReminderKind, ref: str, until: dt.datetime) -> None:
+    """Record in a plan's state that one reminder waits until `until` (see snoozed_until)."""
+    snoozed = state.setdefault(STATE_KEY, {}).setdefault("snoozed", {})
+    snoozed[f"{kind.value}:{ref}"] = until.astimezone(dt.UTC).isoformat()
+
+
+def _wishes(state: Mapping[str, Any]) -> tuple[bool | None, dict[str, dt.datetime]]:
+    raw = state.get(STATE_KEY)
+    if not isinstance(raw, dict):
+        return None, {}
+    off = raw.get("off")
+    snoozed: dict[str, dt.datetime] = {}
+    for key, value in (raw.get("snoozed") or {}).items():
+        with contextlib.suppress(TypeError, ValueError):
+            moment = dt.datetime.fromisoformat(value)
+            snoozed[str(key)] = moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+    return (off if isinstance(off, bool) else None), snoozed
 
 
 def _about(trail: tuple[Frame, ...]) -> str:
@@ -265,7 +308,8 @@ def derive(
         for n in range(1, nudges.times + 1):
             due = hours.next_allowed(plan.updated_at + n * nudges.after)
             out.append(DueReminder(ReminderKind.NUDGE, f"nudge-{n}", due))
-    return out
+    off, snoozed = _wishes(plan.state)
+    return [replace(r, due_at=max(r.due_at, snoozed.get(r.key, r.due_at)), off=off) for r in out]
 
 
 def snoozed_until(

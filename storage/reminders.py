@@ -173,6 +173,9 @@ class ReminderStore:
             rows = existing[plan_id]
             plan_off = any(r.state == OFF for r in rows.values())
             wanted = {(d.kind.value, d.ref): d for d in derived[plan_id]}
+            said = {d.off for d in wanted.values()} - {None}
+            if said:  # the teacher's own word (plan state) beats an operator's setting
+                plan_off = said == {True}
             gone = [r.id for key, r in rows.items() if key not in wanted]
             if gone:
                 await conn.execute(delete(reminders).where(reminders.c.id.in_(gone)))
@@ -202,9 +205,16 @@ class ReminderStore:
                     )
                     continue
                 values: dict[str, Any] = dict(common)
+                state = found.state
+                if due.off is True and state != OFF:
+                    values.update(state=OFF)
+                    state = OFF
+                elif due.off is False and state == OFF:
+                    values.update(state=PENDING, next_try_at=due.due_at, attempts=0)
+                    state = PENDING
                 if found.due_at != due.due_at:
                     values.update(due_at=due.due_at, next_try_at=due.due_at)
-                    if found.state not in (OFF, CLAIMED):
+                    if state not in (OFF, CLAIMED):
                         values.update(state=PENDING, attempts=0, sent_at=None, last_error="")
                 await conn.execute(
                     update(reminders).where(reminders.c.id == found.id).values(**values)
@@ -351,6 +361,14 @@ class ReminderStore:
                 .order_by(reminders.c.next_try_at)
             )
             return [_row(r) for r in found]
+
+    async def users(self) -> list[UserRef]:
+        """Every teacher, for a full resync (plans written before reminders existed)."""
+        async with self._engine.connect() as conn:
+            found = await conn.execute(
+                select(users.c.channel, users.c.external_id).order_by(users.c.id)
+            )
+            return [UserRef(channel=c, external_id=e) for c, e in found]
 
     async def due(self, now: dt.datetime) -> list[StoredReminder]:
         """What a pass at `now` would send, without claiming anything (--dry-run)."""

@@ -413,3 +413,70 @@ async def test_the_terminal_shows_due_follow_ups_when_the_chat_starts(runtime: R
     assert f"Dags för uppföljning av ”{ANSWERS['titel']}”: Hur blev det?" in text
     assert "/uppfoljning" in text
     assert await reminders.show_in_terminal(console, local(2027, 3, 22, 9, 5), screen) == []
+
+
+async def test_plans_written_before_reminders_existed_get_them_from_a_resync(
+    runtime: Runtime, clock: Clock
+) -> None:
+    from sqlalchemy import delete
+
+    from storage.models import reminders as table
+
+    teacher = await plan_with_followup(runtime)
+    reminders = reminders_of(runtime)
+    pid = await plan_id(runtime, teacher)
+    async with runtime.database.engine.begin() as conn:
+        await conn.execute(delete(table))
+    assert await reminders.store.of_plan(pid) == []
+    assert await reminders.resync_all(runtime.database.store, clock.now) == 1
+    assert [r.due_at for r in await reminders.store.of_plan(pid)] == [
+        local(2027, 3, 22, 8, 0),
+        local(2027, 6, 30, 8, 0),
+    ]
+
+
+def test_the_teachers_wishes_in_the_plan_state_move_or_hold_its_reminders() -> None:
+    from dialogs import reminders as wishes
+
+    plan = planned({"nar_uppfoljning": dated("v. 12 2027")})
+    until = local(2027, 3, 30, 8, 0)
+    wishes.snooze(plan.state, ReminderKind.FOLLOWUP, "nar_uppfoljning", until)
+    (snoozed,) = derive(HP, plan, WRITTEN)
+    assert (snoozed.due_at, snoozed.off) == (until, None)
+    wishes.turn_off(plan.state)
+    assert [r.off for r in derive(HP, plan, WRITTEN)] == [True]
+    wishes.turn_off(plan.state, False)
+    assert [r.off for r in derive(HP, plan, WRITTEN)] == [False]
+
+
+async def test_off_and_snooze_written_in_the_plan_reach_the_rows_after_the_turn(
+    runtime: Runtime, clock: Clock
+) -> None:
+    from dialogs import reminders as wishes
+    from dialogs.types import Changes
+
+    teacher = await plan_with_followup(runtime)
+    reminders, outbox = reminders_of(runtime), Outbox()
+    pid = await plan_id(runtime, teacher)
+    (sent,) = (await reminders.run_pass(local(2027, 3, 22, 8, 0), {"test": outbox})).sent
+
+    async def commit_turn(change: object) -> None:
+        """What the engine's button step will do: change the plan state, commit, hook."""
+        plan = (await runtime.database.store.load(teacher.user, "")).plans[pid]
+        change(plan.state)  # type: ignore[operator]
+        await reminders.after_commit(
+            teacher.user, Changes(user_state={}, plans={pid: plan}), clock.now
+        )
+
+    until = snoozed_until(local(2027, 3, 22, 9, 0), reminders.hours)
+    await commit_turn(lambda s: wishes.snooze(s, ReminderKind.FOLLOWUP, "nar_uppfoljning", until))
+    row = await reminders.store.get(sent.id)
+    assert row is not None and (row.state, row.next_try_at) == (PENDING, until)
+    (again,) = (await reminders.run_pass(until, {"test": outbox})).sent
+    assert again.id == sent.id
+
+    await commit_turn(wishes.turn_off)
+    assert {r.state for r in await reminders.store.of_plan(pid)} == {OFF}
+    assert (await reminders.run_pass(local(2027, 7, 1, 9, 0), {"test": outbox})).sent == []
+    await commit_turn(lambda s: wishes.turn_off(s, False))
+    assert OFF not in {r.state for r in await reminders.store.of_plan(pid)}
