@@ -312,6 +312,22 @@ def derive(
     return [replace(r, due_at=max(r.due_at, snoozed.get(r.key, r.due_at)), off=off) for r in out]
 
 
+def snooze_due(
+    template: Template,
+    plan: PlanRecord,
+    now: dt.datetime,
+    until: dt.datetime,
+    hours: SchoolHours | None = None,
+    nudges: Nudges | None = None,
+) -> int:
+    """ "Påminn mig om en vecka" pressed under a reminder of `plan`: every reminder of the
+    plan that is due by `now` waits until `until` (in plan.state); how many."""
+    due = [r for r in derive(template, plan, now, hours, nudges) if r.due_at <= now]
+    for reminder in due:
+        snooze(plan.state, reminder.kind, reminder.ref, until)
+    return len(due)
+
+
 def snoozed_until(
     now: dt.datetime, hours: SchoolHours, delay: dt.timedelta = SNOOZE
 ) -> dt.datetime:

@@ -480,3 +480,17 @@ async def test_off_and_snooze_written_in_the_plan_reach_the_rows_after_the_turn(
     assert (await reminders.run_pass(local(2027, 7, 1, 9, 0), {"test": outbox})).sent == []
     await commit_turn(lambda s: wishes.turn_off(s, False))
     assert OFF not in {r.state for r in await reminders.store.of_plan(pid)}
+
+
+def test_snoozing_from_a_button_waits_every_reminder_that_is_due() -> None:
+    from dialogs.reminders import snooze_due
+
+    plan = planned({"nar_uppfoljning": dated("v. 12 2027"), "tidplan": dated("ht-26 – vt-27")})
+    monday = local(2027, 3, 22, 9, 0)
+    until = snoozed_until(monday, SchoolHours())
+    assert snooze_due(HP, plan, monday, until) == 1  # the tidplan's end is not due yet
+    due = {r.kind: r.due_at for r in derive(HP, plan, monday)}
+    assert due == {
+        ReminderKind.FOLLOWUP: local(2027, 3, 30, 8, 0),
+        ReminderKind.PERIOD_END: local(2027, 6, 30, 8, 0),
+    }
