@@ -166,6 +166,10 @@ class ReminderStore:
                 reminders.c.ref,
                 reminders.c.due_at,
                 reminders.c.state,
+                reminders.c.about,
+                reminders.c.when_text,
+                reminders.c.channel,
+                reminders.c.chat,
             ).where(reminders.c.plan_id.in_(known))
         ):
             existing[row.plan_id][row.kind, row.ref] = row
@@ -204,7 +208,9 @@ class ReminderStore:
                         )
                     )
                     continue
-                values: dict[str, Any] = dict(common)
+                values: dict[str, Any] = {
+                    k: v for k, v in common.items() if k != "updated_at" and found._mapping[k] != v
+                }
                 state = found.state
                 if due.off is True and state != OFF:
                     values.update(state=OFF)
@@ -216,6 +222,9 @@ class ReminderStore:
                     values.update(due_at=due.due_at, next_try_at=due.due_at)
                     if state not in (OFF, CLAIMED):
                         values.update(state=PENDING, attempts=0, sent_at=None, last_error="")
+                if not values:
+                    continue  # the usual turn: this reminder did not change
+                values["updated_at"] = now
                 await conn.execute(
                     update(reminders).where(reminders.c.id == found.id).values(**values)
                 )
