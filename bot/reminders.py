@@ -24,7 +24,7 @@ import datetime as dt
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol, TextIO
+from typing import Any, Protocol, TextIO
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -36,11 +36,13 @@ from dialogs.reminders import (
     ReminderKind,
     SchoolHours,
     derive,
+    input_paths,
+    inputs,
     reminder_outbound,
 )
 from dialogs.store import SessionStore
 from dialogs.template import Template
-from dialogs.types import Changes, Outbound, PlanRecord, UserRef
+from dialogs.types import Changes, Outbound, PlanRecord, PlanStatus, UserRef
 from storage.reminders import ReminderStore, StoredReminder
 
 log = logging.getLogger(__name__)
@@ -99,6 +101,7 @@ class PassReport:
     sent: list[StoredReminder] = field(default_factory=list)
     retried: list[StoredReminder] = field(default_factory=list)
     dropped: list[StoredReminder] = field(default_factory=list)
+    rescheduled: list[StoredReminder] = field(default_factory=list)  # a nudge not due yet
 
 
 @dataclass
@@ -109,8 +112,15 @@ class Reminders:
     hours: SchoolHours = field(default_factory=SchoolHours)
     nudges: Nudges = field(default_factory=Nudges)
     interval: float = 60.0  # seconds between the long-running bots' passes
+    _input_paths: dict[str, frozenset[str]] = field(default_factory=dict, repr=False)
 
     # ------------------------------------------------------------------ keeping in step
+
+    def _paths(self, template: Template) -> frozenset[str]:
+        found = self._input_paths.get(template.id)
+        if found is None:
+            found = self._input_paths[template.id] = input_paths(template)
+        return found
 
     def derive_for(self, plan: PlanRecord, now: dt.datetime) -> list[DueReminder]:
         template = self.templates.get(plan.template_id)
@@ -118,12 +128,34 @@ class Reminders:
             return []
         return derive(template, plan, now, self.hours, self.nudges)
 
-    async def after_commit(self, user: UserRef, changes: Changes, now: dt.datetime) -> None:
-        """The Conversation's hook: the rows of every plan the turn changed or deleted."""
-        if changes.delete_user or not (changes.plans or changes.deleted_plans):
+    async def after_commit(
+        self,
+        user: UserRef,
+        before: Mapping[str, PlanRecord],
+        changes: Changes,
+        now: dt.datetime,
+    ) -> None:
+        """The Conversation's hook: the rows of every plan whose reminders the turn changed,
+        or deleted. Most turns change none (an answer to another question; a nudge's time
+        moves with every answer, but that is checked when it falls due), and cost no SQL."""
+        if changes.delete_user:
             return  # a deleted user's reminders went with it (ON DELETE CASCADE)
-        derived = {pid: self.derive_for(plan, now) for pid, plan in changes.plans.items()}
-        await self.store.sync(user, derived, now, deleted=changes.deleted_plans)
+        derived: dict[str, list[DueReminder]] = {}
+        for pid, plan in changes.plans.items():
+            template = self.templates.get(plan.template_id)
+            old = before.get(pid)
+            if old is None:  # a new plan: no rows yet, so only a non-empty list is news
+                if found := self.derive_for(plan, now):
+                    derived[pid] = found
+            elif (
+                template is None
+                or inputs(plan, self._paths(template)) != inputs(old, self._paths(template))
+                # back after a silence long enough for a nudge: re-arm the nudges
+                or now - old.updated_at >= self.nudges.after
+            ):
+                derived[pid] = self.derive_for(plan, now)
+        if derived or changes.deleted_plans:
+            await self.store.sync(user, derived, now, deleted=changes.deleted_plans)
 
     async def resync_all(self, sessions: SessionStore, now: dt.datetime) -> int:
         """Derive and sync every plan of every teacher (plans written before this version,
@@ -151,6 +183,37 @@ class Reminders:
             when=reminder.when_text,
         )
 
+    def _still_due(self, reminder: StoredReminder, now: dt.datetime) -> dt.datetime | None:
+        """None if `reminder` should go out now, else when it really is due. A nudge's row
+        keeps the time of the sync that made it; the plan's last activity decides."""
+        if reminder.kind != ReminderKind.NUDGE.value:
+            return None
+        n = int(reminder.ref.rpartition("-")[2] or 1)
+        due = self.hours.next_allowed(reminder.plan_updated_at + n * self.nudges.after)
+        return due if due > now else None
+
+    async def _claim(
+        self, now: dt.datetime, report: PassReport, **where: Any
+    ) -> tuple[list[StoredReminder], int]:
+        """Claim what is due, and put back what turns out not to be (see _still_due): the
+        reminders to send, and how many rows were claimed."""
+        ready = []
+        claimed = await self.store.claim_due(now, **where)
+        for reminder in claimed:
+            if (
+                reminder.kind == ReminderKind.NUDGE.value
+                and reminder.plan_status != PlanStatus.IN_PROGRESS.value
+            ):
+                await self.store.drop(reminder.id, "the plan is no longer in progress", now)
+                continue
+            later = self._still_due(reminder, now)
+            if later is not None:
+                await self.store.reschedule(reminder.id, later, now)
+                report.rescheduled.append(reminder)
+                continue
+            ready.append(reminder)
+        return ready, len(claimed)
+
     async def run_pass(
         self, now: dt.datetime, senders: Mapping[str, Sender], *, limit: int = 100
     ) -> PassReport:
@@ -158,10 +221,10 @@ class Reminders:
         report = PassReport()
         for channel, send in senders.items():
             while True:
-                claimed = await self.store.claim_due(now, limit=limit, channel=channel)
-                for reminder in claimed:
+                ready, claimed = await self._claim(now, report, limit=limit, channel=channel)
+                for reminder in ready:
                     await self._deliver(reminder, send, now, report)
-                if len(claimed) < limit:
+                if claimed < limit:
                     break
         return report
 
@@ -200,7 +263,9 @@ class Reminders:
         self, user: UserRef, now: dt.datetime, out: TextIO
     ) -> list[StoredReminder]:
         """`planbot chat`: the teacher's due reminders, printed once before the dialog."""
-        claimed = await self.store.claim_due(now, channel=user.channel, chat=user.external_id)
+        claimed, _ = await self._claim(
+            now, PassReport(), channel=user.channel, chat=user.external_id
+        )
         if not claimed:
             return []
         lines = [self.messages("reminder.terminal.heading")]

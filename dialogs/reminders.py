@@ -51,8 +51,8 @@ import holidays
 
 from dialogs.dates import Period, find_when, read_back
 from dialogs.messages import Messages
-from dialogs.slots import Frame, plan_slots
-from dialogs.template import Phase, Question, Remind, Template
+from dialogs.slots import Frame, plan_slots, schema_path
+from dialogs.template import Group, Phase, Question, Remind, Template
 from dialogs.types import Choice, Outbound, PlanRecord, PlanStatus
 
 # A date this far behind `now` when the plan is saved is history, not a reminder.
@@ -252,6 +252,36 @@ def _kind_of(question: Question) -> ReminderKind | None:
     if question.remind is Remind.FOLLOWUP or question.followup_date:
         return ReminderKind.FOLLOWUP
     return None
+
+
+def input_paths(template: Template) -> frozenset[str]:
+    """Schema paths of the answers `derive` reads: dates that remind, and instance names."""
+    paths = set()
+    for path, item in template.walk():
+        if isinstance(item, Question) and _kind_of(item) is not None:
+            paths.add(path)
+        elif isinstance(item, Group) and item.name_field is not None:
+            paths.add(f"{path}.{item.name_field}")
+    return frozenset(paths)
+
+
+def inputs(plan: PlanRecord, wanted: frozenset[str]) -> tuple[Any, ...]:
+    """Everything `derive` reads of a plan but the clock and its last activity (`wanted`:
+    `input_paths` of its template): two plans with equal inputs have the same reminders
+    (nudge times aside). Cheap, so a turn that changed none of it (most answers) can skip
+    deriving and storing altogether."""
+    return (
+        plan.status,
+        bool(plan.answers),
+        plan.created_at,
+        plan.state.get(STATE_KEY),
+        plan.state.get("instances"),
+        sorted(
+            (path, value.model_dump_json())
+            for path, value in plan.answers.items()
+            if schema_path(path) in wanted
+        ),
+    )
 
 
 def has_followup_phase(template: Template) -> bool:

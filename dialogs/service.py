@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Protocol
 
 from dialogs import engine
@@ -23,11 +23,18 @@ log = logging.getLogger(__name__)
 
 
 class AfterCommit(Protocol):
-    """Called after each committed step with the teacher and what the step changed (new or
-    changed plans, deleted ones): how derived rows such as reminders follow the plans. It
-    runs after the commit, so it must be idempotent and may not fail the turn."""
+    """Called after each committed step with the teacher, their plans before the step, and
+    what the step changed (new or changed plans, deleted ones): how derived rows such as
+    reminders follow the plans. It runs after the commit, so it must be idempotent and may
+    not fail the turn."""
 
-    async def __call__(self, user: UserRef, changes: Changes, now: dt.datetime) -> None: ...
+    async def __call__(
+        self,
+        user: UserRef,
+        before: Mapping[str, PlanRecord],
+        changes: Changes,
+        now: dt.datetime,
+    ) -> None: ...
 
 
 class DocumentRenderer(Protocol):
@@ -82,7 +89,7 @@ class Conversation:
             except VersionConflict:
                 continue
             if self.after_commit is not None:
-                await self._after_commit(inbound.user, result.changes, now)
+                await self._after_commit(inbound.user, snapshot.plans, result.changes, now)
             outs: list[Outbound] = []
             for out in result.outbounds:
                 if out.export_plan_id is not None and before_document is not None:
@@ -100,10 +107,16 @@ class Conversation:
         """(command, Swedish description) pairs for a platform's command menu."""
         return self.engine.command_menu()
 
-    async def _after_commit(self, user: UserRef, changes: Changes, now: dt.datetime) -> None:
+    async def _after_commit(
+        self,
+        user: UserRef,
+        before: Mapping[str, PlanRecord],
+        changes: Changes,
+        now: dt.datetime,
+    ) -> None:
         assert self.after_commit is not None
         try:
-            await self.after_commit(user, changes, now)
+            await self.after_commit(user, before, changes, now)
         except Exception:  # the answer is stored; what follows from it can be redone later
             log.exception("after-commit hook failed for %s", user)
 

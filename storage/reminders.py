@@ -68,6 +68,8 @@ class StoredReminder:
     sent_at: dt.datetime | None
     title: str
     template_id: str
+    plan_status: str
+    plan_updated_at: dt.datetime
 
 
 _COLUMNS = (
@@ -87,6 +89,8 @@ _COLUMNS = (
     reminders.c.sent_at,
     plans.c.title,
     plans.c.template_id,
+    plans.c.status,
+    plans.c.updated_at,
 )
 _WITH_PLAN = select(*_COLUMNS).select_from(reminders.join(plans, plans.c.id == reminders.c.plan_id))
 
@@ -291,6 +295,20 @@ class ReminderStore:
             next_try_at=at,
             claimed_at=None,
             last_error=error[:1000],
+            updated_at=now,
+        )
+
+    async def reschedule(self, reminder_id: int, due: dt.datetime, now: dt.datetime) -> bool:
+        """A claimed reminder that turned out not to be due yet (a nudge whose plan was
+        answered meanwhile): back to pending at its real due time."""
+        return await self._set(
+            reminder_id,
+            (CLAIMED,),
+            state=PENDING,
+            due_at=due,
+            next_try_at=due,
+            claimed_at=None,
+            attempts=0,
             updated_at=now,
         )
 

@@ -463,9 +463,10 @@ async def test_off_and_snooze_written_in_the_plan_reach_the_rows_after_the_turn(
     async def commit_turn(change: object) -> None:
         """What the engine's button step will do: change the plan state, commit, hook."""
         plan = (await runtime.database.store.load(teacher.user, "")).plans[pid]
+        before = {pid: plan.model_copy(deep=True)}
         change(plan.state)  # type: ignore[operator]
         await reminders.after_commit(
-            teacher.user, Changes(user_state={}, plans={pid: plan}), clock.now
+            teacher.user, before, Changes(user_state={}, plans={pid: plan}), clock.now
         )
 
     until = snoozed_until(local(2027, 3, 22, 9, 0), reminders.hours)
@@ -494,3 +495,24 @@ def test_snoozing_from_a_button_waits_every_reminder_that_is_due() -> None:
         ReminderKind.FOLLOWUP: local(2027, 3, 30, 8, 0),
         ReminderKind.PERIOD_END: local(2027, 6, 30, 8, 0),
     }
+
+
+async def test_a_nudge_waits_for_a_full_week_after_the_latest_answer(
+    runtime: Runtime, clock: Clock
+) -> None:
+    teacher = Teacher(runtime.conversation)
+    await teacher.start()
+    await teacher.say(ANSWERS["titel"])
+    clock.advance(days=3)
+    await teacher.say(ANSWERS["enhet"])  # Thursday 26 November
+    reminders, outbox = reminders_of(runtime), Outbox()
+    report = await reminders.run_pass(local(2026, 11, 30, 10, 0), {"test": outbox})
+    assert (report.sent, len(report.rescheduled)) == ([], 1)
+    assert (await reminders.run_pass(local(2026, 12, 3, 9, 59), {"test": outbox})).sent == []
+    (nudge,) = (await reminders.run_pass(local(2026, 12, 3, 10, 0), {"test": outbox})).sent
+    assert nudge.ref == "nudge-1"
+    # Finished meanwhile: the second nudge is dropped, not sent.
+    for answer in list(ANSWERS.values())[2:]:
+        await teacher.say(answer)
+    report = await reminders.run_pass(local(2026, 12, 31, 10, 0), {"test": outbox})
+    assert report.sent == []
