@@ -212,7 +212,27 @@ class Reminders:
                 report.rescheduled.append(reminder)
                 continue
             ready.append(reminder)
-        return ready, len(claimed)
+        return await self._one_nudge_at_a_time(ready, now, report), len(claimed)
+
+    async def _one_nudge_at_a_time(
+        self, ready: list[StoredReminder], now: dt.datetime, report: PassReport
+    ) -> list[StoredReminder]:
+        """After a long pause (the bot down, cron not run) several reminders of one plan may
+        be due at once. Dates go out, each is its own question; a nudge only when nothing
+        else of the plan does, and the second nudge a full `after` later."""
+        nudge = ReminderKind.NUDGE.value
+        out: list[StoredReminder] = []
+        nudged: set[str] = {r.plan_id for r in ready if r.kind != nudge}
+        for reminder in sorted(ready, key=lambda r: (r.kind == nudge, r.ref)):
+            if reminder.kind == nudge:
+                if reminder.plan_id in nudged:
+                    later = self.hours.next_allowed(now + self.nudges.after)
+                    await self.store.reschedule(reminder.id, later, now)
+                    report.rescheduled.append(reminder)
+                    continue
+                nudged.add(reminder.plan_id)
+            out.append(reminder)
+        return sorted(out, key=lambda r: r.next_try_at)
 
     async def run_pass(
         self, now: dt.datetime, senders: Mapping[str, Sender], *, limit: int = 100

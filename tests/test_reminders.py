@@ -516,3 +516,25 @@ async def test_a_nudge_waits_for_a_full_week_after_the_latest_answer(
         await teacher.say(answer)
     report = await reminders.run_pass(local(2026, 12, 31, 10, 0), {"test": outbox})
     assert report.sent == []
+
+
+async def test_after_a_long_pause_a_plan_gets_its_date_but_no_pile_of_nudges(
+    runtime: Runtime,
+) -> None:
+    """The teacher stopped right after "När?"; nobody ran the bot until March."""
+    teacher = Teacher(runtime.conversation)
+    await teacher.start()
+    for question, answer in ANSWERS.items():
+        await teacher.say("v. 12 2027" if question == "nar_uppfoljning" else answer)
+        if question == "nar_uppfoljning":
+            break
+    reminders, outbox = reminders_of(runtime), Outbox()
+    report = await reminders.run_pass(local(2027, 3, 22, 8, 0), {"test": outbox})
+    assert [r.kind for r in report.sent] == ["followup"]
+    assert sorted(r.ref for r in report.rescheduled) == ["nudge-1", "nudge-2"]
+    # A week on, still no answer: one nudge, the next a week after that.
+    (nudge,) = (await reminders.run_pass(local(2027, 3, 30, 8, 0), {"test": outbox})).sent
+    assert nudge.ref == "nudge-1"
+    assert (await reminders.run_pass(local(2027, 4, 2, 9, 0), {"test": outbox})).sent == []
+    (second,) = (await reminders.run_pass(local(2027, 4, 7, 8, 0), {"test": outbox})).sent
+    assert second.ref == "nudge-2"
