@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -11,6 +12,7 @@ from pathlib import Path
 from bot.settings import Settings
 from dialogs.messages import Messages
 from dialogs.template import PROMPTS_DIR, TemplateError, load_templates
+from dialogs.types import UserRef
 
 
 def _parser(msg: Messages) -> argparse.ArgumentParser:
@@ -31,6 +33,11 @@ def _parser(msg: Messages) -> argparse.ArgumentParser:
     slack.add_argument("--http", action="store_true", help=msg("cli.slack.http"))
     slack.add_argument("--port", type=int, default=3000)
     slack.add_argument("--listen", default="0.0.0.0")
+
+    remind = sub.add_parser("remind", help=msg("cli.remind"))
+    remind.add_argument("--now", help=msg("cli.remind.now"))
+    remind.add_argument("--dry-run", action="store_true", help=msg("cli.remind.dry_run"))
+    remind.add_argument("--resync", action="store_true", help=msg("cli.remind.resync"))
 
     sub.add_parser("migrate", help=msg("cli.migrate"))
     sub.add_parser("templates", help=msg("cli.templates"))
@@ -59,6 +66,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         migrate(settings.database_url or default_database_url())
         return 0
+    if command == "remind":
+        from bot.remind_command import remind
+
+        return asyncio.run(
+            remind(settings, messages, now=args.now, dry_run=args.dry_run, resync=args.resync)
+        )
     if command == "telegram":
         from bot import telegram
 
@@ -84,10 +97,19 @@ def _chat(settings: Settings, messages: Messages, args: argparse.Namespace) -> i
         except KeyboardInterrupt:
             return 130
         try:
+            user = getattr(args, "user", None) or default_user()
+            if runtime.reminders is not None:  # what came due since the teacher was last here
+                runner.run(
+                    runtime.reminders.show_in_terminal(
+                        UserRef(channel="console", external_id=user),
+                        dt.datetime.now(dt.UTC),
+                        sys.stdout,
+                    )
+                )
             console = Console(
                 runtime.conversation,
                 messages,
-                user=getattr(args, "user", None) or default_user(),
+                user=user,
                 export_dir=getattr(args, "out", None) or settings.export_dir,
             )
             return console.run(runner)

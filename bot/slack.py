@@ -38,6 +38,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.app import Runtime, start_runtime
+from bot.reminders import slack_sender, start_background, stop_background
 from bot.settings import Settings
 from bot.textsplit import split_text
 from dialogs.buttons import NEW_PLAN
@@ -527,6 +528,7 @@ async def serve(
                 loop.add_signal_handler(sig, stop.set)
     runtime = await start_runtime(settings)
     adapter = SlackAdapter(settings, runtime)
+    reminders = start_background(runtime.reminders, {"slack": slack_sender(adapter.client)})
     try:
         if http:
             runner = web.AppRunner(adapter.web_app(), handle_signals=False)
@@ -551,4 +553,5 @@ async def serve(
                 await handler.close_async()  # type: ignore[no-untyped-call]
         await adapter.drain()
     finally:
+        await stop_background(reminders)
         await runtime.close()

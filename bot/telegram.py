@@ -58,6 +58,7 @@ from telegram.ext import Application, ContextTypes, TypeHandler
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.app import Runtime, start_runtime
+from bot.reminders import start_background, stop_background, telegram_sender
 from bot.settings import Settings
 from bot.textsplit import split_text
 from dialogs.messages import Messages
@@ -241,6 +242,7 @@ class TelegramChannel:
         self.runtime = runtime
         self.owns_runtime = runtime is None
         self.msg = messages
+        self.reminder_task: asyncio.Task[None] | None = None
 
     @property
     def conversation(self) -> Conversation:
@@ -256,8 +258,12 @@ class TelegramChannel:
             for command, description in self.conversation.command_menu()
         ]
         await app.bot.set_my_commands(commands)
+        self.reminder_task = start_background(  # due reminders, every minute
+            self.runtime.reminders, {"telegram": telegram_sender(app.bot, self.msg)}
+        )
 
     async def post_shutdown(self, app: TelegramApp) -> None:
+        await stop_background(self.reminder_task)
         if self.runtime is not None and self.owns_runtime:
             await self.runtime.close()
             self.runtime = None

@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Literal, NamedTuple
 
 MONTHS: tuple[str, ...] = (
     "januari",
@@ -36,6 +36,22 @@ _MONTH_ABBREVIATIONS = {"sept": 9}
 
 # A yearless point is placed in the first year whose occurrence starts after this far back.
 _LOOKBACK = dt.timedelta(days=182)
+
+
+class Period(NamedTuple):
+    """A day or a period, first and last day inclusive. A tuple, so `start, end = ...` and
+    `period[0]` work as they did; stored answers keep both (AnswerValue.start/end)."""
+
+    start: dt.date
+    end: dt.date
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    def describe(self) -> str:
+        return describe_period(self.start, self.end)
+
 
 _Kind = Literal["day", "month", "week", "term", "schoolyear", "year", "number"]
 
@@ -217,14 +233,18 @@ def _range(left: _Point, right: _Point, today: dt.date) -> tuple[dt.date, dt.dat
     return start[0], end[1]
 
 
-def parse_when(text: str, today: dt.date) -> tuple[dt.date, dt.date] | None:
-    """A day or a period as a teacher writes it -> (start, end) inclusive, or None."""
+def parse_when(text: str, today: dt.date) -> Period | None:
+    """A day or a period as a teacher writes it -> Period(start, end) inclusive, or None.
+
+    The whole span is kept: "v. 12 2027" is Monday 22 – Sunday 28 March 2027, and whoever
+    needs one day of it picks it (a reminder takes the first school day, see
+    dialogs.reminders), rather than the parser guessing."""
     text = " ".join(text.replace("\u00a0", " ").split()).casefold().strip(" .,;:!")
     if not text:
         return None
     whole = _single(text, today)
     if whole is not None:
-        return whole
+        return Period(*whole)
     for separators in (_STRONG_SEPARATORS, _HYPHEN):
         for m in separators.finditer(text):
             left, right = _point(text[: m.start()]), _point(text[m.end() :])
@@ -232,8 +252,46 @@ def parse_when(text: str, today: dt.date) -> tuple[dt.date, dt.date] | None:
                 continue
             found = _range(left, right, today)
             if found is not None:
-                return found
+                return Period(*found)
     return None
+
+
+# Date-like stretches inside free text ("Vid avstämningen v. 12 2027 och i juni"): a week,
+# a term, an ISO or numeric date, a day with a month name, or a month name with a year.
+_MONTH_WORD = r"(?:jan|feb|mar|apr|maj|jun|jul|aug|sep|okt|nov|dec)[a-zåäö]*\.?"
+_IN_TEXT = re.compile(
+    r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}"
+    r"|\b(?:v|v\.|vecka|veckan)\s*\d{1,2}(?:(?:\s*[-,/]\s*|\s+)\d{4})?\b"
+    r"|\b(?:ht|vt)\s*[-'’]?\s*(?:\d{4}|\d{2})\b"
+    r"|\b\d{1,2}\s*" + _MONTH_WORD + r"(?:\s+\d{4})?"
+    r"|\b" + _MONTH_WORD + r"\s+\d{4}\b",
+    re.IGNORECASE,
+)
+
+
+def find_when(text: str, today: dt.date) -> Period | None:
+    """The first date or period mentioned in free text, or None.
+
+    For answers that are prose but may name a time ("Uppföljning – när": "I samband med
+    avstämningen v. 12 2027"). The whole text is tried first; then each date-like stretch."""
+    whole = parse_when(text, today)
+    if whole is not None:
+        return whole
+    for m in _IN_TEXT.finditer(text.casefold()):
+        found = parse_when(m.group(0), today)
+        if found is not None:
+            return found
+    return None
+
+
+def read_back(text: str, start: dt.date, end: dt.date) -> str:
+    """What the bot understood, for the teacher to check: "v. 12 2027 → 22–28 mars 2027";
+    just the date when the teacher already wrote it so ("15 mars 2026")."""
+    written = describe_period(start, end)
+    shown = " ".join(text.split())
+    if not shown or shown.casefold() == written.casefold():
+        return written
+    return f"{shown} → {written}"
 
 
 def _day_month(day: dt.date) -> str:

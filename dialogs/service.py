@@ -9,14 +9,32 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import Awaitable, Callable
+import logging
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Protocol
 
 from dialogs import engine
 from dialogs.messages import Messages
 from dialogs.store import SessionStore, VersionConflict
 from dialogs.template import Template
-from dialogs.types import Document, Inbound, Outbound, PlanRecord, PlanSummary, UserRef
+from dialogs.types import Changes, Document, Inbound, Outbound, PlanRecord, PlanSummary, UserRef
+
+log = logging.getLogger(__name__)
+
+
+class AfterCommit(Protocol):
+    """Called after each committed step with the teacher, their plans before the step, and
+    what the step changed (new or changed plans, deleted ones): how derived rows such as
+    reminders follow the plans. It runs after the commit, so it must be idempotent and may
+    not fail the turn."""
+
+    async def __call__(
+        self,
+        user: UserRef,
+        before: Mapping[str, PlanRecord],
+        changes: Changes,
+        now: dt.datetime,
+    ) -> None: ...
 
 
 class DocumentRenderer(Protocol):
@@ -39,12 +57,14 @@ class Conversation:
         messages: Messages | None = None,
         clock: Callable[[], dt.datetime] = utc_now,
         max_attempts: int = 10,
+        after_commit: AfterCommit | None = None,
     ) -> None:
         self.store = store
         self.engine = engine.Engine(templates, messages or Messages.load())
         self.renderer = renderer
         self.clock = clock
         self.max_attempts = max_attempts
+        self.after_commit = after_commit
 
     @property
     def templates(self) -> dict[str, Template]:
@@ -68,6 +88,8 @@ class Conversation:
                 await self.store.commit(snapshot, result.changes, inbound.key)
             except VersionConflict:
                 continue
+            if self.after_commit is not None:
+                await self._after_commit(inbound.user, snapshot.plans, result.changes, now)
             outs: list[Outbound] = []
             for out in result.outbounds:
                 if out.export_plan_id is not None and before_document is not None:
@@ -84,6 +106,19 @@ class Conversation:
     def command_menu(self) -> list[tuple[str, str]]:
         """(command, Swedish description) pairs for a platform's command menu."""
         return self.engine.command_menu()
+
+    async def _after_commit(
+        self,
+        user: UserRef,
+        before: Mapping[str, PlanRecord],
+        changes: Changes,
+        now: dt.datetime,
+    ) -> None:
+        assert self.after_commit is not None
+        try:
+            await self.after_commit(user, before, changes, now)
+        except Exception:  # the answer is stored; what follows from it can be redone later
+            log.exception("after-commit hook failed for %s", user)
 
     async def _with_document(
         self, out: Outbound, plans: dict[str, PlanRecord], now: dt.datetime

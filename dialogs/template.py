@@ -43,6 +43,13 @@ class Phase(StrEnum):
     FOLLOWUP = "followup"  # asked when the teacher returns for the follow-up
 
 
+class Remind(StrEnum):
+    """A date answer the bot comes back on (dialogs.reminders)."""
+
+    FOLLOWUP = "followup"  # on the first school day of the date: "Hur blev det?"
+    PERIOD_END = "period_end"  # on the last day of the period (a tidplan's end)
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -75,6 +82,9 @@ class Question(Strict):
     when: Condition | None = None
     # The value a follow-up date is read from (the handlingsplan's "När?" in Steg 4).
     followup_date: bool = False
+    # A reminder from this answer (a follow-up_date question is a FOLLOWUP one anyway). On a
+    # text question the first date mentioned in the text counts ("Uppföljning – när").
+    remind: Remind | None = None
     # CHOICE: a cell colour (hex fill, e.g. "C6EFCE") per choice, for the export's shading.
     colors: dict[str, str] = Field(default_factory=dict)
 

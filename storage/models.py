@@ -128,8 +128,42 @@ class ProcessedKey(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
 
 
+class Reminder(Base):
+    """A reminder the bot sends by itself, derived from a plan (dialogs/reminders.py).
+
+    (plan_id, kind, ref) is the derived key; the rest is delivery: `state` is pending →
+    claimed → sent, or snoozed / off / dropped (the teacher blocked the bot); `next_try_at`
+    is when a worker may next claim it (due time, snooze end, or a retry after a failure)."""
+
+    __tablename__ = "reminders"
+    __table_args__ = (
+        UniqueConstraint("plan_id", "kind", "ref"),
+        # the claim: what is due, oldest first
+        Index("ix_reminders_state_next_try_at", "state", "next_try_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    plan_id: Mapped[str] = mapped_column(ForeignKey("plans.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    ref: Mapped[str] = mapped_column(String(255))
+    about: Mapped[str] = mapped_column(Text, default="")
+    when_text: Mapped[str] = mapped_column(Text, default="")
+    due_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    channel: Mapped[str] = mapped_column(String(32))
+    chat: Mapped[str] = mapped_column(String(255))
+    state: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_try_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+
 # The Core tables, typed, for the repository's statements.
 users = cast(Table, User.__table__)
 plans = cast(Table, Plan.__table__)
 answers = cast(Table, Answer.__table__)
 processed_keys = cast(Table, ProcessedKey.__table__)
+reminders = cast(Table, Reminder.__table__)

@@ -23,9 +23,10 @@ TLS on 443); everything else about webhooks follows Telegram: the secret token i
 X-Telegram-Bot-Api-Secret-Token and an update is re-delivered until the bot answers 200.
 
 The test-facing side lets a test act as a teacher — `send_text`, `press`, `send_sticker`,
-`send_photo`, `send_document_from_user`, `edit_text`, `deliver_again` — and read what the bot
-did: `bot_messages`, `wait_for_messages`, `wait_until_quiet`, `documents`, `download`,
-`commands`, `chat_actions`, `errors`.
+`send_photo`, `send_document_from_user`, `edit_text`, `deliver_again`, `block` (403 "bot was
+blocked by the user" from then on) — and read what the bot did: `bot_messages`,
+`wait_for_messages`, `wait_until_quiet`, `documents`, `download`, `commands`, `chat_actions`,
+`errors`.
 """
 
 from __future__ import annotations
@@ -340,6 +341,7 @@ class TelegramEmulator:
         self._client: aiohttp.ClientSession | None = None
         self._last_activity = time.monotonic()
         self._floods: dict[int, list[int]] = {}  # chat → retry_after of the next refusals
+        self._blocked: set[int] = set()  # private chats whose user blocked the bot
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -530,6 +532,8 @@ class TelegramEmulator:
 
     async def _send_message(self, params: Json) -> Json:
         chat = self._chat(params)
+        if chat.id in self._blocked:
+            raise ApiError(403, "Forbidden: bot was blocked by the user")
         self._check_flood(chat)
         text = _str(params, "text")
         shown = shown_text(text, params.get("parse_mode"))
@@ -970,6 +974,11 @@ class TelegramEmulator:
         """Refuse the next `times` messages to the chat with 429 "retry after", as Telegram
         does when a bot sends faster than about one message a second to one chat."""
         self._floods.setdefault(chat_id, []).extend([retry_after] * times)
+
+    def block(self, user_id: int) -> None:
+        """The teacher blocks the bot: sending to their chat is refused with 403 from now."""
+        self._user_chat(user_id, "private", None)
+        self._blocked.add(user_id)
 
     def deliver_again(self, update: Json) -> None:
         """Deliver `update` once more with the same update_id, as Telegram does when it did
