@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot import texts
 from bot.settings import Settings
-from dialogs.messages import Messages
 from dialogs.service import Conversation
-from dialogs.template import PROMPTS_DIR, load_templates
 from exports.docx import render_document
 from storage.db import Database, default_database_url, open_database
 
@@ -24,8 +23,8 @@ class Runtime:
 
 
 async def start_runtime(settings: Settings) -> Runtime:
-    templates = load_templates(settings.prompts_dir or PROMPTS_DIR, settings.language)
-    messages = Messages.load(settings.language, (settings.prompts_dir or PROMPTS_DIR) / "messages")
+    templates = texts.templates(settings)
+    messages = texts.messages(settings)
     database = await open_database(settings.database_url or default_database_url())
     conversation = Conversation(database.store, templates, render_document, messages=messages)
     return Runtime(settings, database, conversation)

@@ -1,20 +1,41 @@
-"""The `planbot` command: one entry point, a subcommand per channel."""
+"""The `planbot` command: one entry point, a subcommand per channel.
+
+Every command starts with the checks of `bot.check` (settings, templates and texts, the
+database, a channel's tokens): a bad configuration is one line on stderr and exit code 2.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from bot import texts
+from bot.check import ConfigError, Report, fallback_messages, load_settings, run_checks
 from bot.settings import Settings
-from dialogs.messages import Messages
-from dialogs.template import PROMPTS_DIR, TemplateError, load_templates
+from dialogs.messages import Messages, use_prompts_dir
+
+log = logging.getLogger(__name__)
+
+
+def version() -> str:
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as dist_version
+
+    try:
+        return dist_version("planbot")
+    except PackageNotFoundError:
+        return "0+checkout"
 
 
 def _parser(msg: Messages) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="planbot", description=msg("cli.description"))
+    parser.add_argument(
+        "--version", action="version", version=msg("cli.version", version=version())
+    )
     sub = parser.add_subparsers(dest="command", metavar=msg("cli.metavar"))
 
     chat = sub.add_parser("chat", help=msg("cli.chat"))
@@ -34,24 +55,57 @@ def _parser(msg: Messages) -> argparse.ArgumentParser:
 
     sub.add_parser("migrate", help=msg("cli.migrate"))
     sub.add_parser("templates", help=msg("cli.templates"))
+
+    check = sub.add_parser("check", help=msg("cli.check"))
+    check.add_argument("channel", nargs="?", choices=["telegram", "slack"])
+    check.add_argument("--http", action="store_true", help=msg("cli.slack.http"))
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    settings = Settings()
-    messages = Messages.load(settings.language)
-    args = _parser(messages).parse_args(argv)
+    try:
+        return _main(argv)
+    except ConfigError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    settings = load_settings()
+    use_prompts_dir(settings.prompts_dir)
+    try:
+        messages = texts.messages(settings)
+        parser = _parser(messages)
+    except Exception:
+        # The texts themselves are broken: parse with the packaged ones, let `check` say why.
+        messages = fallback_messages()
+        parser = _parser(messages)
+    args = parser.parse_args(argv)
     command = args.command or "chat"
     if command == "chat" and getattr(args, "db", None):
         settings.database_url = f"sqlite+aiosqlite:///{args.db.expanduser().resolve()}"
-    try:
-        templates = load_templates(settings.prompts_dir or PROMPTS_DIR, settings.language)
-    except TemplateError as exc:
-        print(messages("cli.bad_template", reason=str(exc)), file=sys.stderr)
-        return 2
+
+    if command == "check":
+        report = asyncio.run(run_checks(settings, channel=args.channel, http=args.http))
+        for note in report.notes:
+            print(note)
+        for problem in report.problems:
+            print(problem, file=sys.stderr)
+        return 2 if report.problems else 0
+
+    channel = command if command in ("telegram", "slack") else None
+    report = _preflight(
+        settings,
+        database=command != "templates",
+        channel=channel,
+        http=bool(getattr(args, "http", False)),
+    )
+    messages = texts.messages(settings)
 
     if command == "templates":
-        for template in templates.values():
+        for template in texts.templates(settings).values():
             print(f"{template.id}: {template.name} – {template.description}")
         return 0
     if command == "migrate":
@@ -68,8 +122,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     if command == "slack":
         from bot import slack
 
+        del report
         return slack.run(settings, http=args.http, port=args.port, listen=args.listen)
     return asyncio.run(_chat(settings, messages, args))
+
+
+def _preflight(
+    settings: Settings, *, database: bool, channel: str | None, http: bool = False
+) -> Report:
+    """The checks before a command: the first problem is a ConfigError (one line, exit 2)."""
+    report = asyncio.run(run_checks(settings, database=database, channel=channel, http=http))
+    if report.problems:
+        raise ConfigError(report.problems[0])
+    return report
 
 
 async def _chat(settings: Settings, messages: Messages, args: argparse.Namespace) -> int:

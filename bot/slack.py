@@ -37,6 +37,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot import texts
 from bot.app import Runtime, start_runtime
 from bot.settings import Settings
 from bot.textsplit import split_text
@@ -235,7 +236,7 @@ class SlackAdapter:
 
     def __init__(self, settings: Settings, runtime: Runtime) -> None:
         self.conversation = runtime.conversation
-        self.msg = Messages.load(settings.language)
+        self.msg = texts.messages(settings)
         base_url = settings.slack_api_url
         client = AsyncWebClient(
             token=settings.slack_bot_token,
@@ -514,7 +515,7 @@ def run(
     """`planbot slack [--http --port N]`: serve until Ctrl-C / SIGTERM; the exit code."""
     missing = missing_setting(settings, http=http)
     if missing is not None:
-        print(Messages.load(settings.language)(missing), file=sys.stderr)
+        print(texts.messages(settings)(missing), file=sys.stderr)
         return 2
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve(settings, http=http, port=port, listen=listen))

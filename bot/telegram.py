@@ -57,6 +57,7 @@ from telegram.error import (
 from telegram.ext import Application, ContextTypes, TypeHandler
 from telegram.warnings import PTBDeprecationWarning
 
+from bot import texts
 from bot.app import Runtime, start_runtime
 from bot.settings import Settings
 from bot.textsplit import split_text
@@ -394,7 +395,7 @@ class TelegramChannel:
 def build_application(settings: Settings, runtime: Runtime | None = None) -> TelegramApp:
     """The PTB Application for these settings. Without `runtime`, one is started in
     post_init and closed in post_shutdown (which `run_polling`/`run_webhook` call)."""
-    messages = Messages.load(settings.language)
+    messages = texts.messages(settings)
     channel = TelegramChannel(settings, runtime, messages)
     app = (
         Application.builder()
@@ -419,7 +420,7 @@ def run(
     listen: str = "127.0.0.1",
 ) -> int:
     """`planbot telegram`: long polling, or a webhook with a secret token. The exit code."""
-    messages = Messages.load(settings.language)
+    messages = texts.messages(settings)
     if not settings.telegram_token.strip():
         print(messages("telegram.token_missing"), file=sys.stderr)
         return 2

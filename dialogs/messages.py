@@ -6,14 +6,34 @@ data, never template source, so a teacher's `{{ 7*7 }}` stays literal.
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import jinja2
+import jinja2.meta
 import yaml
 
 from dialogs.template import PROMPTS_DIR, TemplateError
+
+_configured_dir: Path | None = None
+
+
+def use_prompts_dir(directory: Path | None) -> None:
+    """Make `directory` this process's folder of templates and texts (the CLI calls it with
+    Settings.prompts_dir, so a value from `.env` counts too); None: back to the default."""
+    global _configured_dir
+    _configured_dir = directory.expanduser() if directory is not None else None
+
+
+def prompts_dir() -> Path:
+    """The folder of templates and texts: the one set by `use_prompts_dir`, else
+    PLANBOT_PROMPTS_DIR from the environment, else the packaged prompts/."""
+    if _configured_dir is not None:
+        return _configured_dir
+    env = os.environ.get("PLANBOT_PROMPTS_DIR", "").strip()
+    return Path(env).expanduser() if env else PROMPTS_DIR
 
 
 class Messages:
@@ -25,10 +45,10 @@ class Messages:
         self._compiled: dict[str, jinja2.Template] = {}
 
     @classmethod
-    def load(cls, language: str = "sv", directory: Path = PROMPTS_DIR / "messages") -> Messages:
+    def load(cls, language: str = "sv", directory: Path | None = None) -> Messages:
         """The texts of one language; read once per process and directory (they are data
-        that does not change while the bot runs)."""
-        return _load(language, directory.resolve())
+        that does not change while the bot runs). Default: `prompts_dir() / "messages"`."""
+        return _load(language, (directory or prompts_dir() / "messages").resolve())
 
     @classmethod
     def read(cls, language: str, directory: Path) -> Messages:
@@ -47,6 +67,23 @@ class Messages:
                     raise TemplateError(f"{path}: fältet {key}: ska vara en text")
                 texts[str(key)] = value
         return cls(texts)
+
+    def names(self) -> list[str]:
+        return sorted(self._texts)
+
+    def problems(self) -> list[str]:
+        """Every text rendered once with sample values: "key: what is wrong", one per broken
+        text (a Jinja syntax error, a filter that does not exist...)."""
+        found: list[str] = []
+        for key in self.names():
+            try:
+                source = self._texts[key]
+                names = jinja2.meta.find_undeclared_variables(self._env.parse(source))
+                self._env.from_string(source).render(**dict.fromkeys(names, "exempel"))
+            except jinja2.TemplateError as exc:
+                line = f" rad {exc.lineno}" if isinstance(exc, jinja2.TemplateSyntaxError) else ""
+                found.append(f"{key}{line}: {exc.message or type(exc).__name__}")
+        return found
 
     def __contains__(self, key: str) -> bool:
         return key in self._texts
