@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot import texts
+from bot.logging_setup import turn_logger
 from bot.settings import Settings
 from dialogs.service import Conversation
 from exports.docx import render_document
@@ -26,5 +27,11 @@ async def start_runtime(settings: Settings) -> Runtime:
     templates = texts.templates(settings)
     messages = texts.messages(settings)
     database = await open_database(settings.database_url or default_database_url())
-    conversation = Conversation(database.store, templates, render_document, messages=messages)
+    conversation = Conversation(
+        database.store,
+        templates,
+        render_document,
+        messages=messages,
+        on_turn=turn_logger(settings),
+    )
     return Runtime(settings, database, conversation)

@@ -348,6 +348,7 @@ async def _check_slack(settings: Settings, msg: Messages, report: Report, *, htt
         token=settings.slack_bot_token,
         base_url=base_url if base_url.endswith("/") else base_url + "/",
         timeout=int(CONNECT_TIMEOUT),
+        retry_handlers=[],
     )
     try:
         async with asyncio.timeout(CONNECT_TIMEOUT + 5):
@@ -373,6 +374,7 @@ async def run_checks(
     database: bool = True,
     channel: str | None = None,
     http: bool = False,
+    export_dir: Path | None = None,
 ) -> Report:
     """The checks a command needs; settings themselves were checked by `load_settings`."""
     from storage.db import default_database_url
@@ -381,6 +383,11 @@ async def run_checks(
     msg = check_prompts(settings, report)
     if msg is None:
         return report
+    if export_dir is not None:
+        folder = export_dir.expanduser()
+        existing = next((p for p in [folder, *folder.parents] if p.exists()), folder)
+        if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+            report.problems.append(msg("check.export_dir", path=str(folder)))
     if database:
         url = settings.database_url
         if not url:

@@ -14,7 +14,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bot import texts
-from bot.check import ConfigError, Report, fallback_messages, load_settings, run_checks
+from bot.check import ConfigError, Report, fallback_messages, load_settings, one_line, run_checks
+from bot.logging_setup import configure_logging
 from bot.settings import Settings
 from dialogs.messages import Messages, use_prompts_dir
 
@@ -70,6 +71,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        # Whatever the checks did not foresee (a port in use, a database gone between the
+        # check and the start): one line, the traceback only with PLANBOT_LOG_LEVEL=DEBUG.
+        log.debug("planbot stopped", exc_info=True)
+        print(fallback_messages()("cli.unexpected", reason=one_line(exc)), file=sys.stderr)
+        return 2
 
 
 def _main(argv: Sequence[str] | None) -> int:
@@ -84,6 +91,8 @@ def _main(argv: Sequence[str] | None) -> int:
         parser = _parser(messages)
     args = parser.parse_args(argv)
     command = args.command or "chat"
+    # Quiet while checking (libraries' INFO lines are not problems); the bots log turns.
+    configure_logging(settings, default_level="WARNING")
     if command == "chat" and getattr(args, "db", None):
         settings.database_url = f"sqlite+aiosqlite:///{args.db.expanduser().resolve()}"
 
@@ -101,8 +110,13 @@ def _main(argv: Sequence[str] | None) -> int:
         database=command != "templates",
         channel=channel,
         http=bool(getattr(args, "http", False)),
+        export_dir=(getattr(args, "out", None) or settings.export_dir)
+        if command == "chat"
+        else None,
     )
     messages = texts.messages(settings)
+    if channel is not None:
+        configure_logging(settings, default_level="INFO")
 
     if command == "templates":
         for template in texts.templates(settings).values():
@@ -128,10 +142,17 @@ def _main(argv: Sequence[str] | None) -> int:
 
 
 def _preflight(
-    settings: Settings, *, database: bool, channel: str | None, http: bool = False
+    settings: Settings,
+    *,
+    database: bool,
+    channel: str | None,
+    http: bool = False,
+    export_dir: Path | None = None,
 ) -> Report:
     """The checks before a command: the first problem is a ConfigError (one line, exit 2)."""
-    report = asyncio.run(run_checks(settings, database=database, channel=channel, http=http))
+    report = asyncio.run(
+        run_checks(settings, database=database, channel=channel, http=http, export_dir=export_dir)
+    )
     if report.problems:
         raise ConfigError(report.problems[0])
     return report

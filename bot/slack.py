@@ -39,6 +39,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import texts
 from bot.app import Runtime, start_runtime
+from bot.logging_setup import log_failure
 from bot.settings import Settings
 from bot.textsplit import split_text
 from dialogs.messages import Messages
@@ -379,8 +380,8 @@ class SlackAdapter:
         async with lock:
             try:
                 await work
-            except Exception:
-                logger.exception("Slack: handling an update for %s failed", user_id)
+            except Exception as exc:
+                log_failure(logger, "Slack: an update", exc)
 
     async def drain(self) -> None:
         """Until no work is left (tests, and a clean shutdown)."""

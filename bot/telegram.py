@@ -59,6 +59,7 @@ from telegram.warnings import PTBDeprecationWarning
 
 from bot import texts
 from bot.app import Runtime, start_runtime
+from bot.logging_setup import log_failure
 from bot.settings import Settings
 from bot.textsplit import split_text
 from dialogs.messages import Messages
@@ -268,8 +269,8 @@ class TelegramChannel:
             return
         try:
             await self._dispatch(update, context)
-        except Exception:
-            log.exception("update %s failed", update.update_id)
+        except Exception as exc:
+            log_failure(log, f"update {update.update_id}", exc)
             chat = update.effective_chat
             if chat is not None and chat.type == ChatType.PRIVATE:
                 await self._say(context, chat.id, self.msg("telegram.error"))

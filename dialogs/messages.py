@@ -77,9 +77,11 @@ class Messages:
         found: list[str] = []
         for key in self.names():
             try:
-                source = self._texts[key]
-                names = jinja2.meta.find_undeclared_variables(self._env.parse(source))
-                self._env.from_string(source).render(**dict.fromkeys(names, "exempel"))
+                tree = self._env.parse(self._texts[key])
+                names = jinja2.meta.find_undeclared_variables(tree)
+                template = self._compiled.get(key) or self._env.from_string(tree)
+                self._compiled[key] = template
+                template.render(**dict.fromkeys(names, "exempel"))
             except jinja2.TemplateError as exc:
                 line = f" rad {exc.lineno}" if isinstance(exc, jinja2.TemplateSyntaxError) else ""
                 found.append(f"{key}{line}: {exc.message or type(exc).__name__}")
