@@ -6,10 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot import texts
+from bot.access import Gate
 from bot.logging_setup import turn_logger
 from bot.settings import Settings
 from dialogs.service import Conversation
 from exports.docx import render_document
+from storage.access import AccessStore
 from storage.db import Database, default_database_url, open_database
 
 
@@ -18,6 +20,7 @@ class Runtime:
     settings: Settings
     database: Database
     conversation: Conversation
+    gate: Gate
 
     async def close(self) -> None:
         await self.database.close()
@@ -34,4 +37,5 @@ async def start_runtime(settings: Settings) -> Runtime:
         messages=messages,
         on_turn=turn_logger(settings),
     )
-    return Runtime(settings, database, conversation)
+    gate = Gate(settings, AccessStore(database.engine))
+    return Runtime(settings, database, conversation, gate)

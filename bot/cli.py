@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from bot import texts
 from bot.check import ConfigError, Report, fallback_messages, load_settings, one_line, run_checks
@@ -32,8 +34,27 @@ def version() -> str:
         return "0+checkout"
 
 
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        """A wrong argument is one line too (argparse would add the whole usage)."""
+        self.exit(2, f"{self.prog}: {message}\n")
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} är inte ett datum (ÅÅÅÅ-MM-DD)") from None
+
+
+def _positive(text: str) -> int:
+    if not text.isdecimal() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} är inte ett heltal större än 0")
+    return int(text)
+
+
 def _parser(msg: Messages) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="planbot", description=msg("cli.description"))
+    parser = _Parser(prog="planbot", description=msg("cli.description"))
     parser.add_argument(
         "--version", action="version", version=msg("cli.version", version=version())
     )
@@ -60,6 +81,23 @@ def _parser(msg: Messages) -> argparse.ArgumentParser:
     check = sub.add_parser("check", help=msg("cli.check"))
     check.add_argument("channel", nargs="?", choices=["telegram", "slack"])
     check.add_argument("--http", action="store_true", help=msg("cli.slack.http"))
+
+    invite = sub.add_parser("invite", help=msg("cli.invite"))
+    invite.add_argument("--org", required=True, help=msg("cli.invite.org"))
+    invite.add_argument("--uses", type=_positive, help=msg("cli.invite.uses"))
+    invite.add_argument("--expires", type=_date, help=msg("cli.invite.expires"))
+
+    admin = sub.add_parser("admin", help=msg("cli.admin"))
+    admin_sub = admin.add_subparsers(dest="admin_command", required=True, metavar="ÅTGÄRD")
+    for name in ("export-user", "delete-user"):
+        one = admin_sub.add_parser(name, help=msg(f"cli.admin.{name}"))
+        one.add_argument("--channel", required=True, choices=["telegram", "slack", "console"])
+        one.add_argument("--user", required=True, help=msg("cli.admin.user"))
+        if name == "export-user":
+            one.add_argument("--out", type=Path, help=msg("cli.admin.out"))
+        else:
+            one.add_argument("--yes", action="store_true", help=msg("cli.admin.yes"))
+    admin_sub.add_parser("retention", help=msg("cli.admin.retention"))
     return parser
 
 
@@ -75,7 +113,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Whatever the checks did not foresee (a port in use, a database gone between the
         # check and the start): one line, the traceback only with PLANBOT_LOG_LEVEL=DEBUG.
         log.debug("planbot stopped", exc_info=True)
-        print(fallback_messages()("cli.unexpected", reason=one_line(exc)), file=sys.stderr)
+        try:
+            line = fallback_messages()("cli.unexpected", reason=one_line(exc))
+        except Exception:  # the installed texts themselves are broken
+            line = f"planbot: {one_line(exc)}"
+        print(line, file=sys.stderr)
         return 2
 
 
@@ -122,6 +164,14 @@ def _main(argv: Sequence[str] | None) -> int:
         for template in texts.templates(settings).values():
             print(f"{template.id}: {template.name} – {template.description}")
         return 0
+    if command == "invite":
+        from bot.admin import invite
+
+        return asyncio.run(invite(settings, messages, args))
+    if command == "admin":
+        from bot.admin import admin
+
+        return asyncio.run(admin(settings, messages, args))
     if command == "migrate":
         from storage.db import default_database_url, migrate
 

@@ -38,6 +38,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import texts
+from bot.access import slack_middleware
 from bot.app import Runtime, start_runtime
 from bot.logging_setup import log_failure
 from bot.settings import Settings
@@ -237,6 +238,7 @@ class SlackAdapter:
 
     def __init__(self, settings: Settings, runtime: Runtime) -> None:
         self.conversation = runtime.conversation
+        self.gate = runtime.gate
         self.msg = texts.messages(settings)
         base_url = settings.slack_api_url
         client = AsyncWebClient(
@@ -267,6 +269,7 @@ class SlackAdapter:
 
     def _register(self) -> None:
         app = self.app
+        app.middleware(slack_middleware(self.gate, self.client, self.msg))
 
         @app.event("message")
         async def on_message(event: dict[str, Any], body: dict[str, Any]) -> None:

@@ -58,6 +58,7 @@ from telegram.ext import Application, ContextTypes, TypeHandler
 from telegram.warnings import PTBDeprecationWarning
 
 from bot import texts
+from bot.access import Gate, telegram_admits
 from bot.app import Runtime, start_runtime
 from bot.logging_setup import log_failure
 from bot.settings import Settings
@@ -250,6 +251,12 @@ class TelegramChannel:
             raise RuntimeError("the runtime starts in post_init; the application is not running")
         return self.runtime.conversation
 
+    @property
+    def runtime_gate(self) -> Gate:
+        if self.runtime is None:
+            raise RuntimeError("the runtime starts in post_init; the application is not running")
+        return self.runtime.gate
+
     async def post_init(self, app: TelegramApp) -> None:
         if self.runtime is None:
             self.runtime = await start_runtime(self.settings)
@@ -287,6 +294,8 @@ class TelegramChannel:
             await self._not_private(update, context, chat.id)
             return
         if user is None:
+            return
+        if not await telegram_admits(self.runtime_gate, update, context.bot, self.msg):
             return
         key = f"telegram:{update.update_id}"
         if update.callback_query is not None:

@@ -26,6 +26,15 @@ REPO = Path(__file__).resolve().parent.parent
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The bin/ folder of a fresh virtualenv holding only the planbot wheel."""
     root = tmp_path_factory.mktemp("wheel")
+    # Built from a copy, so the build leaves nothing in the checkout.
+    source = root / "source"
+    shutil.copytree(
+        REPO,
+        source,
+        ignore=shutil.ignore_patterns(
+            ".venv", ".git", "build", "dist", "*.egg-info", "__pycache__", ".*_cache", "*.db*"
+        ),
+    )
     subprocess.run(
         [
             sys.executable,
@@ -36,7 +45,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "-q",
             "-w",
             str(root / "dist"),
-            str(REPO),
+            str(source),
         ],
         check=True,
         capture_output=True,
