@@ -40,6 +40,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import texts
 from bot.access import slack_middleware
 from bot.app import Runtime, start_runtime
+from bot.health import HEALTH_PATH, database_reachable
 from bot.logging_setup import log_failure
 from bot.settings import Settings
 from bot.textsplit import split_text
@@ -237,6 +238,7 @@ class SlackAdapter:
     """The Bolt app (`.app`) wired to one Runtime's Conversation."""
 
     def __init__(self, settings: Settings, runtime: Runtime) -> None:
+        self.runtime = runtime
         self.conversation = runtime.conversation
         self.gate = runtime.gate
         self.msg = texts.messages(settings)
@@ -481,9 +483,32 @@ class SlackAdapter:
             bolt_response = await self.app.async_dispatch(bolt_request)
             return await to_aiohttp_response(bolt_response)
 
+        async def health(request: web.Request) -> web.Response:
+            ok = await database_reachable(self.runtime.database)
+            return web.Response(status=200 if ok else 503, text="ok\n" if ok else "database\n")
+
         application = web.Application()
         application.router.add_post(EVENTS_PATH, handle)
+        application.router.add_get(HEALTH_PATH, health)
         return application
+
+
+CLOSE_TIMEOUT = 5.0  # seconds to close the socket on the way out
+
+
+async def _until_stopped(work: Coroutine[Any, Any, Any], stop: asyncio.Event) -> bool:
+    """Run `work` unless `stop` is set first (then cancel it): True when it finished."""
+    task = asyncio.ensure_future(work)
+    stopping = asyncio.ensure_future(stop.wait())
+    await asyncio.wait({task, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    stopping.cancel()
+    if task.done():
+        task.result()
+        return True
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await task
+    return False
 
 
 def _user(user_id: str) -> UserRef:
@@ -558,14 +583,17 @@ async def serve(
                 await runner.cleanup()
         else:
             handler = AsyncSocketModeHandler(adapter.app, settings.slack_app_token)
-            await handler.connect_async()  # type: ignore[no-untyped-call]
-            logger.info("Slack in Socket Mode")
             try:
-                if started is not None:
-                    started.set()
-                await stop.wait()
+                # Connecting retries for as long as Slack is unreachable: a signal must still
+                # stop it (it used to wait out the retries).
+                if await _until_stopped(handler.connect_async(), stop):  # type: ignore[no-untyped-call]
+                    logger.info("Slack in Socket Mode")
+                    if started is not None:
+                        started.set()
+                    await stop.wait()
             finally:
-                await handler.close_async()  # type: ignore[no-untyped-call]
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(handler.close_async(), CLOSE_TIMEOUT)  # type: ignore[no-untyped-call]
         await adapter.drain()
     finally:
         await runtime.close()

@@ -33,7 +33,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, TypeAlias, TypeVar
-from urllib.parse import urlsplit
 
 from telegram import (
     Bot,
@@ -439,19 +438,12 @@ def run(
     if problem is not None:
         print(problem[1], file=sys.stderr)
         return problem[0]
-    app = build_application(settings)
     try:
         if webhook_url:
-            secret = settings.telegram_webhook_secret or secrets.token_urlsafe(32)
-            app.run_webhook(
-                listen=listen,
-                port=port or 8443,
-                url_path=urlsplit(webhook_url).path.lstrip("/"),
-                webhook_url=webhook_url,
-                secret_token=secret,
-                allowed_updates=ALLOWED_UPDATES,
-            )
+            # Our own server (bot/telegram_webhook.py): the webhook and /healthz.
+            asyncio.run(_webhook(settings, webhook_url, listen=listen, port=port or 8443))
         else:
+            app = build_application(settings)
             app.run_polling(allowed_updates=ALLOWED_UPDATES)
     except InvalidToken:
         print(messages("telegram.token_rejected"), file=sys.stderr)
@@ -460,6 +452,24 @@ def run(
         print(messages("telegram.setup_failed", reason=str(exc)), file=sys.stderr)
         return 1
     return 0
+
+
+async def _webhook(settings: Settings, webhook_url: str, *, listen: str, port: int) -> None:
+    from bot.telegram_webhook import serve_webhook
+
+    runtime = await start_runtime(settings)
+    try:
+        await serve_webhook(
+            build_application(settings, runtime),
+            runtime,
+            webhook_url=webhook_url,
+            listen=listen,
+            port=port,
+            secret=settings.telegram_webhook_secret or secrets.token_urlsafe(32),
+            allowed_updates=ALLOWED_UPDATES,
+        )
+    finally:
+        await runtime.close()
 
 
 async def _check_token(settings: Settings, messages: Messages) -> tuple[int, str] | None:
