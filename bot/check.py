@@ -131,8 +131,10 @@ def check_prompts(settings: Settings, report: Report) -> Messages | None:
         return None
     missing = [key for key in fallback.names() if key not in msg]
     if missing:
-        reason = f"texten {missing[0]} saknas i {folder / 'messages'}"
+        where = folder / "messages" / f"*.{settings.language}.yaml"
+        reason = f"{len(missing)} texter saknas i {where}, t.ex. {missing[0]}"
         report.problems.append(fallback("cli.bad_template", reason=reason))
+        return None
     for problem in msg.problems():
         name, _, reason = problem.partition(": ")
         report.problems.append(
@@ -141,7 +143,7 @@ def check_prompts(settings: Settings, report: Report) -> Messages | None:
     try:
         templates = texts.templates(settings)
     except TemplateError as exc:
-        report.problems.append(msg("cli.bad_template", reason=one_line(exc)))
+        report.problems.append(fallback("cli.bad_template", reason=one_line(exc)))
         return msg
     if report.problems:
         return msg
@@ -212,7 +214,10 @@ async def check_database(url: str, msg: Messages, report: Report) -> None:
     connect_args: dict[str, Any] = {}
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database or ""
-        if database and database != ":memory:" and not database.startswith("file:"):
+        if not database or database == ":memory:":
+            fail(msg("check.db_in_memory"))
+            return
+        if not database.startswith("file:"):
             problem = _sqlite_file_problem(Path(database).expanduser().resolve(), msg)
             if problem is not None:
                 fail(problem)

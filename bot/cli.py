@@ -139,7 +139,11 @@ def _main(argv: Sequence[str] | None) -> int:
         settings.database_url = f"sqlite+aiosqlite:///{args.db.expanduser().resolve()}"
 
     if command == "check":
-        report = asyncio.run(run_checks(settings, channel=args.channel, http=args.http))
+        report = asyncio.run(
+            run_checks(
+                settings, channel=args.channel, http=args.http, export_dir=settings.export_dir
+            )
+        )
         for note in report.notes:
             print(note)
         for problem in report.problems:

@@ -178,6 +178,19 @@ CASES = [
     Case("a text file as the database", ["check"], setup=not_a_database, says="Databasen"),
     Case("full disk", ["chat"], setup=full_disk, says="full"),
     Case(
+        "SQLite without a file (all lost at stop)",
+        ["check"],
+        {"PLANBOT_DATABASE_URL": "sqlite:///"},
+        says="ingen fil",
+    ),
+    Case("a language without texts", ["check"], {"PLANBOT_LANGUAGE": "en"}, says="en.yaml"),
+    Case(
+        "export folder that is a file",
+        ["check"],
+        {"PLANBOT_EXPORT_DIR": "/etc/passwd"},
+        says="/etc/passwd",
+    ),
+    Case(
         "prompts folder that does not exist",
         ["templates"],
         {"PLANBOT_PROMPTS_DIR": "/finns/inte"},
