@@ -349,3 +349,62 @@ async def test_a_good_configuration_checks_out(folder: Path) -> None:
     assert process.returncode == 0, err.decode()
     assert err == b""
     assert "Databas" in out.decode() and "3 mallar" in out.decode()
+
+
+CORE_ONLY = (
+    "import sys\n"
+    "for name in ('telegram', 'slack_sdk', 'slack_bolt', 'aiohttp', 'asyncpg', 'tornado'):\n"
+    "    sys.modules[name] = None  # as if installed without any extra\n"
+    "from bot.cli import main\n"
+    "sys.exit(main(sys.argv[1:]))\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["telegram"], "planbot[telegram]"),
+        (["slack"], "planbot[slack]"),
+        (["check", "slack"], "planbot[slack]"),
+    ],
+)
+async def test_a_channel_without_its_extra_names_the_extra(
+    folder: Path, args: list[str], says: str
+) -> None:
+    env = clean_env(folder)
+    env.update(PLANBOT_TELEGRAM_TOKEN="1:x", SLACK_BOT_TOKEN="xoxb-1", SLACK_APP_TOKEN="xapp-1")
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        CORE_ONLY,
+        *args,
+        env=env,
+        cwd=folder,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, err = await process.communicate()
+    assert process.returncode is not None
+    assert_one_line(process.returncode, err.decode(), says)
+
+
+async def test_the_terminal_channel_needs_no_extra(folder: Path) -> None:
+    env = clean_env(folder)
+    env["PLANBOT_DATABASE_URL"] = f"sqlite:///{folder / 'p.db'}"
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        CORE_ONLY,
+        "chat",
+        "--out",
+        str(folder),
+        env=env,
+        cwd=folder,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await process.communicate("1\nNärvaro\n/exportera\n".encode())
+    assert process.returncode == 0, err.decode()
+    assert list(folder.glob("*.docx")), out.decode()
