@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import platformdirs
 from pydantic import AliasChoices, ValidationError
 
 from bot import texts
@@ -179,6 +180,8 @@ def shown_url(url: str) -> str:
 
 def _sqlite_file_problem(path: Path, msg: Messages) -> str | None:
     folder = path.parent
+    if folder.exists() and not folder.is_dir():
+        return msg("check.db_not_a_folder", path=str(folder))
     if not folder.is_dir():
         return msg("check.db_missing_folder", path=str(folder))
     if path.is_dir():
@@ -399,7 +402,8 @@ async def run_checks(
             try:
                 url = default_database_url()
             except OSError as exc:
-                report.problems.append(msg("cli.db_error", url="(standard)", reason=one_line(exc)))
+                shown = platformdirs.user_data_dir("planbot")
+                report.problems.append(msg("cli.db_error", url=shown, reason=one_line(exc)))
                 url = ""
         if url:
             await check_database(url, msg, report)
