@@ -4,9 +4,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 from bot import texts
 from bot.access import Gate
+from bot.datarights import export_zip
 from bot.logging_setup import turn_logger
 from bot.settings import Settings
 from dialogs.service import Conversation
@@ -36,6 +38,10 @@ async def start_runtime(settings: Settings) -> Runtime:
         render_document,
         messages=messages,
         on_turn=turn_logger(settings),
+        # /mina-uppgifter: everything stored about the teacher, as a zip.
+        data_export=partial(
+            export_zip, database.store, templates=templates, engine=database.engine
+        ),
     )
     gate = Gate(settings, AccessStore(database.engine))
     return Runtime(settings, database, conversation, gate)

@@ -62,6 +62,7 @@ class Conversation:
         clock: Callable[[], dt.datetime] = utc_now,
         max_attempts: int = 10,
         on_turn: Callable[[Turn], None] | None = None,
+        data_export: Callable[[UserRef], Awaitable[Document | None]] | None = None,
     ) -> None:
         self.store = store
         self.engine = engine.Engine(templates, messages or Messages.load())
@@ -69,6 +70,7 @@ class Conversation:
         self.clock = clock
         self.max_attempts = max_attempts
         self.on_turn = on_turn
+        self.data_export = data_export
 
     @property
     def templates(self) -> dict[str, Template]:
@@ -135,9 +137,13 @@ class Conversation:
                 seen["event"] = "export"
             outs: list[Outbound] = []
             for out in result.outbounds:
-                if out.export_plan_id is not None and before_document is not None:
+                wants_file = out.export_plan_id is not None or out.export_user_data
+                if wants_file and before_document is not None:
                     await before_document()
-                outs.append(await self._with_document(out, result.plans, now))
+                if out.export_user_data:
+                    outs.append(await self._with_user_data(out, inbound.user))
+                else:
+                    outs.append(await self._with_document(out, result.plans, now))
             return outs
         raise RuntimeError(f"could not commit a step for {inbound.user} after retries")
 
@@ -149,6 +155,13 @@ class Conversation:
     def command_menu(self) -> list[tuple[str, str]]:
         """(command, Swedish description) pairs for a platform's command menu."""
         return self.engine.command_menu()
+
+    async def _with_user_data(self, out: Outbound, user: UserRef) -> Outbound:
+        """/mina-uppgifter: the zip of everything stored about the teacher (after this turn's
+        commit, so it is complete), when the application gave a `data_export`."""
+        if self.data_export is None:
+            return out
+        return out.model_copy(update={"document": await self.data_export(user)})
 
     async def _with_document(
         self, out: Outbound, plans: dict[str, PlanRecord], now: dt.datetime

@@ -224,3 +224,25 @@ def test_admin_commands_export_and_delete(tmp_path: Path) -> None:
     deleted = planbot("admin", "delete-user", "--channel", "console", "--user", "cecilia", "--yes")
     assert deleted.returncode == 0, deleted.stderr
     assert "Min plan" not in dump(tmp_path / "p.db")
+
+
+async def test_the_runtime_hands_the_conversation_its_data_export(tmp_path: Path) -> None:
+    """What /mina-uppgifter will send: the service's data_export, wired by start_runtime."""
+    from bot.app import start_runtime
+    from bot.settings import Settings
+
+    runtime = await start_runtime(
+        Settings(database_url=f"sqlite:///{tmp_path / 'p.db'}", _env_file=None)  # type: ignore[call-arg]
+    )
+    try:
+        teacher = Teacher(runtime.conversation)
+        await teacher.start()
+        await teacher.press("Handlingsplan")
+        await teacher.say("Min plan")
+        assert runtime.conversation.data_export is not None
+        document = await runtime.conversation.data_export(teacher.user)
+        assert document is not None
+        data = json.loads(zipfile.ZipFile(io.BytesIO(document.data)).read("planbot-data.json"))
+        assert [p["title"] for p in data["plans"]] == ["Min plan"]
+    finally:
+        await runtime.close()
