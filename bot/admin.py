@@ -71,7 +71,11 @@ async def admin(settings: Settings, msg: Messages, args: argparse.Namespace) -> 
     try:
         if args.admin_command == "export-user":
             document = await export_zip(
-                database.store, user, texts.templates(settings), engine=database.engine
+                database.store,
+                user,
+                texts.templates(settings),
+                engine=database.engine,
+                messages=msg,
             )
             if document is None:
                 print(msg("admin.nothing", channel=user.channel, user=user.external_id))

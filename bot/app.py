@@ -35,12 +35,17 @@ async def start_runtime(settings: Settings) -> Runtime:
     conversation = Conversation(
         database.store,
         templates,
-        render_document,
+        # The texts of Settings.prompts_dir in the document too (a .env may set it).
+        partial(render_document, messages=messages),
         messages=messages,
         on_turn=turn_logger(settings),
         # /mina-uppgifter: everything stored about the teacher, as a zip.
         data_export=partial(
-            export_zip, database.store, templates=templates, engine=database.engine
+            export_zip,
+            database.store,
+            templates=templates,
+            engine=database.engine,
+            messages=messages,
         ),
     )
     gate = Gate(settings, AccessStore(database.engine))

@@ -19,7 +19,7 @@ from bot import texts
 from bot.check import ConfigError, Report, fallback_messages, load_settings, one_line, run_checks
 from bot.logging_setup import configure_logging
 from bot.settings import Settings
-from dialogs.messages import Messages, use_prompts_dir
+from dialogs.messages import Messages
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +123,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _main(argv: Sequence[str] | None) -> int:
     settings = load_settings()
-    use_prompts_dir(settings.prompts_dir)
     try:
         messages = texts.messages(settings)
         parser = _parser(messages)

@@ -23,6 +23,7 @@ from typing import Any
 
 from sqlalchemy import and_, delete, insert, select
 
+from dialogs.messages import Messages
 from dialogs.store import SessionStore
 from dialogs.template import Template
 from dialogs.types import Changes, Document, PlanStatus, UserRef
@@ -44,6 +45,7 @@ async def export_zip(
     templates: dict[str, Template],
     *,
     engine: Any = None,
+    messages: Messages | None = None,
     now: dt.datetime | None = None,
 ) -> Document | None:
     """The zip of everything stored about `user`, or None when nothing is."""
@@ -79,7 +81,13 @@ async def export_zip(
                 name = f"{number:02d} {document_filename(template, plan, local_date(now))}"
                 archive.writestr(
                     name,
-                    render_docx(template, plan, draft=plan.status != PlanStatus.DONE, now=now),
+                    render_docx(
+                        template,
+                        plan,
+                        draft=plan.status != PlanStatus.DONE,
+                        now=now,
+                        messages=messages,
+                    ),
                 )
                 entry["document"] = name
             data["plans"].append(entry)

@@ -17,21 +17,10 @@ import yaml
 
 from dialogs.template import PROMPTS_DIR, TemplateError
 
-_configured_dir: Path | None = None
-
-
-def use_prompts_dir(directory: Path | None) -> None:
-    """Make `directory` this process's folder of templates and texts (the CLI calls it with
-    Settings.prompts_dir, so a value from `.env` counts too); None: back to the default."""
-    global _configured_dir
-    _configured_dir = directory.expanduser() if directory is not None else None
-
 
 def prompts_dir() -> Path:
-    """The folder of templates and texts: the one set by `use_prompts_dir`, else
-    PLANBOT_PROMPTS_DIR from the environment, else the packaged prompts/."""
-    if _configured_dir is not None:
-        return _configured_dir
+    """The folder of templates and texts: PLANBOT_PROMPTS_DIR from the environment, else the
+    packaged prompts/. (The bot itself passes Settings.prompts_dir, which a `.env` may set.)"""
     env = os.environ.get("PLANBOT_PROMPTS_DIR", "").strip()
     return Path(env).expanduser() if env else PROMPTS_DIR
 

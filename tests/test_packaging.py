@@ -134,8 +134,9 @@ def test_the_wheel_runs_without_a_checkout(installed: Path, tmp_path: Path) -> N
     assert "Närvaro i åk 7" in text and "UTKAST" in text.upper()
 
 
+@pytest.mark.parametrize("given_in", ["environment", ".env"])
 def test_the_installed_program_reads_its_texts_from_prompts_dir(
-    installed: Path, tmp_path: Path
+    installed: Path, tmp_path: Path, given_in: str
 ) -> None:
     custom = tmp_path / "egna"
     shutil.copytree(REPO / "prompts", custom, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
@@ -144,6 +145,10 @@ def test_the_installed_program_reads_its_texts_from_prompts_dir(
         bot_texts.read_text(encoding="utf-8").replace("console.bye: Hej då!", "console.bye: Adjö!"),
         encoding="utf-8",
     )
-    chat = run(installed, ["planbot", "chat"], tmp_path, stdin="", PLANBOT_PROMPTS_DIR=str(custom))
+    env = {"PLANBOT_PROMPTS_DIR": str(custom)}
+    if given_in == ".env":
+        (tmp_path / ".env").write_text(f"PLANBOT_PROMPTS_DIR={custom}\n", encoding="utf-8")
+        env = {}
+    chat = run(installed, ["planbot", "chat"], tmp_path, stdin="", **env)
     assert chat.returncode == 0, chat.stderr
     assert "Adjö!" in chat.stdout and "Hej då!" not in chat.stdout
