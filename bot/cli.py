@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
+from urllib.parse import urlsplit
 
 from bot import texts
 from bot.check import ConfigError, Report, fallback_messages, load_settings, one_line, run_checks
@@ -53,6 +54,12 @@ def _positive(text: str) -> int:
     return int(text)
 
 
+def _port(text: str) -> int:
+    if not text.isdecimal() or not 1 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} är inte ett portnummer (1–65535)")
+    return int(text)
+
+
 def _parser(msg: Messages) -> argparse.ArgumentParser:
     parser = _Parser(prog="planbot", description=msg("cli.description"))
     parser.add_argument(
@@ -67,12 +74,12 @@ def _parser(msg: Messages) -> argparse.ArgumentParser:
 
     telegram = sub.add_parser("telegram", help=msg("cli.telegram"))
     telegram.add_argument("--webhook-url", help=msg("cli.telegram.webhook_url"))
-    telegram.add_argument("--port", type=int, default=8443, help=msg("cli.telegram.port"))
+    telegram.add_argument("--port", type=_port, default=8443, help=msg("cli.telegram.port"))
     telegram.add_argument("--listen", default="0.0.0.0", help=msg("cli.telegram.listen"))
 
     slack = sub.add_parser("slack", help=msg("cli.slack"))
     slack.add_argument("--http", action="store_true", help=msg("cli.slack.http"))
-    slack.add_argument("--port", type=int, default=3000)
+    slack.add_argument("--port", type=_port, default=3000)
     slack.add_argument("--listen", default="0.0.0.0")
 
     sub.add_parser("migrate", help=msg("cli.migrate"))
@@ -150,6 +157,11 @@ def _main(argv: Sequence[str] | None) -> int:
         return 2 if report.problems else 0
 
     channel = command if command in ("telegram", "slack") else None
+    webhook_url = getattr(args, "webhook_url", None)
+    if webhook_url is not None:
+        parts = urlsplit(webhook_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ConfigError(messages("check.webhook_url", url=webhook_url))
     report = _preflight(
         settings,
         database=command != "templates",

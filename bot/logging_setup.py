@@ -52,6 +52,15 @@ def configure_logging(settings: Settings, *, default_level: str = "INFO") -> Non
     logging.getLogger("httpx").setLevel(logging.WARNING)
     # Alembic tells of every plugin and of its DDL mode at INFO: noise on each start.
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    # Bolt reads SLACK_BOT_TOKEN itself and warns that the client we give it wins: it does.
+    bolt = logging.getLogger("slack_bolt.AsyncApp")
+    if not any(isinstance(f, _DropBoltTokenNotice) for f in bolt.filters):
+        bolt.addFilter(_DropBoltTokenNotice())
+
+
+class _DropBoltTokenNotice(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "`token` will be unused" not in record.getMessage()
 
 
 def pseudonym(user: UserRef, salt: str = "") -> str:

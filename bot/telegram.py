@@ -448,9 +448,9 @@ def run(
     except InvalidToken:
         print(messages("telegram.token_rejected"), file=sys.stderr)
         return 2
-    except TelegramError as exc:
+    except TelegramError as exc:  # e.g. a webhook URL Telegram does not accept
         print(messages("telegram.setup_failed", reason=str(exc)), file=sys.stderr)
-        return 1
+        return 2
     return 0
 
 

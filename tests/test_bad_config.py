@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -21,7 +22,7 @@ import pytest
 import pytest_asyncio
 
 from dialogs.template import PROMPTS_DIR
-from tests.e2e.slack_fake import APP_TOKEN, SlackFake
+from tests.e2e.slack_fake import APP_TOKEN, BOT_TOKEN, SlackFake
 from tests.e2e.telegram_emulator import TelegramEmulator
 
 PLANBOT = Path(sys.executable).with_name("planbot")
@@ -220,6 +221,12 @@ CASES = [
         {"PLANBOT_TELEGRAM_TOKEN": "1:x", "PLANBOT_TELEGRAM_API_URL": "http://127.0.0.1:9/bot"},
         says="127.0.0.1:9",
     ),
+    Case(
+        "a webhook URL that is not a URL",
+        ["telegram", "--webhook-url", "planbot.skolan.se"],
+        says="--webhook-url",
+    ),
+    Case("a port out of range", ["slack", "--http", "--port", "99999"], says="99999"),
     Case("Slack without a bot token", ["slack"], says="SLACK_BOT_TOKEN"),
     Case(
         "Slack app token of the wrong kind",
@@ -408,3 +415,22 @@ async def test_the_terminal_channel_needs_no_extra(folder: Path) -> None:
     out, err = await process.communicate("1\nNärvaro\n/exportera\n".encode())
     assert process.returncode == 0, err.decode()
     assert list(folder.glob("*.docx")), out.decode()
+
+
+async def test_a_port_already_in_use(folder: Path) -> None:
+    async with SlackFake() as fake:
+        with socket.socket() as taken:
+            taken.bind(("127.0.0.1", 0))
+            taken.listen()
+            port = taken.getsockname()[1]
+            env = clean_env(folder)
+            env.update(
+                SLACK_BOT_TOKEN=BOT_TOKEN,
+                SLACK_SIGNING_SECRET="hemlig",
+                PLANBOT_SLACK_API_URL=fake.api_url,
+                PLANBOT_DATABASE_URL=f"sqlite:///{folder / 'p.db'}",
+            )
+            code, err = await run_planbot(
+                ["slack", "--http", "--listen", "127.0.0.1", "--port", str(port)], env, folder
+            )
+            assert_one_line(code, err, str(port))
