@@ -4,13 +4,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
+from bot import texts
+from bot.access import Gate
+from bot.datarights import export_zip
+from bot.logging_setup import turn_logger
 from bot.reminders import Reminders, ReminderSettings
 from bot.settings import Settings
-from dialogs.messages import Messages
 from dialogs.service import Conversation
-from dialogs.template import PROMPTS_DIR, load_templates
 from exports.docx import render_document
+from storage.access import AccessStore
 from storage.db import Database, default_database_url, open_database
 from storage.reminders import ReminderStore
 
@@ -20,6 +24,7 @@ class Runtime:
     settings: Settings
     database: Database
     conversation: Conversation
+    gate: Gate
     reminders: Reminders | None = None
 
     async def close(self) -> None:
@@ -27,8 +32,8 @@ class Runtime:
 
 
 async def start_runtime(settings: Settings) -> Runtime:
-    templates = load_templates(settings.prompts_dir or PROMPTS_DIR, settings.language)
-    messages = Messages.load(settings.language, (settings.prompts_dir or PROMPTS_DIR) / "messages")
+    templates = texts.templates(settings)
+    messages = texts.messages(settings)
     database = await open_database(settings.database_url or default_database_url())
     remind = ReminderSettings()
     reminders = Reminders(
@@ -42,8 +47,19 @@ async def start_runtime(settings: Settings) -> Runtime:
     conversation = Conversation(
         database.store,
         templates,
-        render_document,
+        # The texts of Settings.prompts_dir in the document too (a .env may set it).
+        partial(render_document, messages=messages),
         messages=messages,
+        on_turn=turn_logger(settings),
         after_commit=reminders.after_commit,
+        # /mina-uppgifter: everything stored about the teacher, as a zip.
+        data_export=partial(
+            export_zip,
+            database.store,
+            templates=templates,
+            engine=database.engine,
+            messages=messages,
+        ),
     )
-    return Runtime(settings, database, conversation, reminders)
+    gate = Gate(settings, AccessStore(database.engine))
+    return Runtime(settings, database, conversation, gate, reminders)

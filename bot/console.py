@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import getpass
+import logging
 import os
 import re
 import select
@@ -30,6 +31,8 @@ from dialogs.messages import Messages
 from dialogs.service import Conversation
 from dialogs.types import Choice, Inbound, InboundKind, Outbound, UserRef
 from dialogs.validators import strip_escapes
+
+log = logging.getLogger(__name__)
 
 PASTE_WINDOW = 0.05  # seconds: lines arriving this close together were pasted as one text
 FALLBACK_ENCODING = "cp1252"  # what Windows programs save Swedish text as
@@ -139,8 +142,20 @@ class Console:
         return Inbound(user=self.user, kind=InboundKind.TEXT, key=self._key(), text=line)
 
     async def _send(self, inbound: Inbound) -> None:
-        for out in await self.conversation.handle(inbound):
-            self._render(out)
+        try:
+            outs = await self.conversation.handle(inbound)
+        except Exception:
+            # The database went away, the disk is full...: the turn's log line says why; the
+            # teacher hears that what was answered before is kept.
+            log.debug("console turn failed", exc_info=True)
+            self._print(self.msg("console.error"))
+            return
+        for out in outs:
+            try:
+                self._render(out)
+            except OSError as exc:  # the document could not be saved (disk full, no access)
+                log.error("console: saving a document failed: %s", exc)
+                self._print(self.msg("console.save_failed", reason=exc.strerror or str(exc)))
 
     def _render(self, out: Outbound) -> None:
         lines: list[str] = []

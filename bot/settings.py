@@ -7,6 +7,7 @@ The API base URLs stay settable: they are how anyone tests the bot offline.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -41,3 +42,19 @@ class Settings(BaseSettings):
         default="",
         validation_alias=AliasChoices("SLACK_SIGNING_SECRET", "PLANBOT_SLACK_SIGNING_SECRET"),
     )
+
+    # ---- deployment (docs/dataskydd.md, README "Deploying")
+    # "invite": a Telegram teacher needs an invitation code, Slack only the installed
+    # workspace(s); "open": anyone who finds the bot. The terminal channel needs neither.
+    access: Literal["invite", "open"] = "invite"
+    # Slack team ids allowed besides the one the bot token belongs to (comma-separated).
+    slack_team_ids: str = ""
+    # Plans untouched this many months after they were finished are deleted (0: kept).
+    retention_months: int = Field(default=0, ge=0)
+    # How many days before that deletion the teacher is told.
+    retention_notice_days: int = Field(default=14, ge=1)
+    # Logs: "text" or "json" lines; the level (default INFO, WARNING for `planbot chat`).
+    log_format: Literal["text", "json"] = "text"
+    log_level: Literal["", "DEBUG", "INFO", "WARNING", "ERROR"] = ""
+    # Mixed into the pseudonymous user id in logs (set it to make ids unguessable).
+    log_salt: str = ""

@@ -37,7 +37,11 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot import texts
+from bot.access import slack_middleware
 from bot.app import Runtime, start_runtime
+from bot.health import HEALTH_PATH, database_reachable
+from bot.logging_setup import log_failure
 from bot.reminders import slack_sender, start_background, stop_background
 from bot.settings import Settings
 from bot.textsplit import split_text
@@ -236,8 +240,10 @@ class SlackAdapter:
     """The Bolt app (`.app`) wired to one Runtime's Conversation."""
 
     def __init__(self, settings: Settings, runtime: Runtime) -> None:
+        self.runtime = runtime
         self.conversation = runtime.conversation
-        self.msg = Messages.load(settings.language)
+        self.gate = runtime.gate
+        self.msg = texts.messages(settings)
         base_url = settings.slack_api_url
         client = AsyncWebClient(
             token=settings.slack_bot_token,
@@ -267,6 +273,7 @@ class SlackAdapter:
 
     def _register(self) -> None:
         app = self.app
+        app.middleware(slack_middleware(self.gate, self.client, self.msg))
 
         @app.event("message")
         async def on_message(event: dict[str, Any], body: dict[str, Any]) -> None:
@@ -371,8 +378,8 @@ class SlackAdapter:
         async with lock:
             try:
                 await work
-            except Exception:
-                logger.exception("Slack: handling an update for %s failed", user_id)
+            except Exception as exc:
+                log_failure(logger, "Slack: an update", exc)
 
     async def drain(self) -> None:
         """Until no work is left (tests, and a clean shutdown)."""
@@ -469,9 +476,32 @@ class SlackAdapter:
             bolt_response = await self.app.async_dispatch(bolt_request)
             return await to_aiohttp_response(bolt_response)
 
+        async def health(request: web.Request) -> web.Response:
+            ok = await database_reachable(self.runtime.database)
+            return web.Response(status=200 if ok else 503, text="ok\n" if ok else "database\n")
+
         application = web.Application()
         application.router.add_post(EVENTS_PATH, handle)
+        application.router.add_get(HEALTH_PATH, health)
         return application
+
+
+CLOSE_TIMEOUT = 5.0  # seconds to close the socket on the way out
+
+
+async def _until_stopped(work: Coroutine[Any, Any, Any], stop: asyncio.Event) -> bool:
+    """Run `work` unless `stop` is set first (then cancel it): True when it finished."""
+    task = asyncio.ensure_future(work)
+    stopping = asyncio.ensure_future(stop.wait())
+    await asyncio.wait({task, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    stopping.cancel()
+    if task.done():
+        task.result()
+        return True
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await task
+    return False
 
 
 def _user(user_id: str) -> UserRef:
@@ -503,7 +533,7 @@ def run(
     """`planbot slack [--http --port N]`: serve until Ctrl-C / SIGTERM; the exit code."""
     missing = missing_setting(settings, http=http)
     if missing is not None:
-        print(Messages.load(settings.language)(missing), file=sys.stderr)
+        print(texts.messages(settings)(missing), file=sys.stderr)
         return 2
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve(settings, http=http, port=port, listen=listen))
@@ -543,14 +573,17 @@ async def serve(
                 await runner.cleanup()
         else:
             handler = AsyncSocketModeHandler(adapter.app, settings.slack_app_token)
-            await handler.connect_async()  # type: ignore[no-untyped-call]
-            logger.info("Slack in Socket Mode")
             try:
-                if started is not None:
-                    started.set()
-                await stop.wait()
+                # Connecting retries for as long as Slack is unreachable: a signal must still
+                # stop it (it used to wait out the retries).
+                if await _until_stopped(handler.connect_async(), stop):  # type: ignore[no-untyped-call]
+                    logger.info("Slack in Socket Mode")
+                    if started is not None:
+                        started.set()
+                    await stop.wait()
             finally:
-                await handler.close_async()  # type: ignore[no-untyped-call]
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(handler.close_async(), CLOSE_TIMEOUT)  # type: ignore[no-untyped-call]
         await adapter.drain()
     finally:
         await stop_background(reminders)

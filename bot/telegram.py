@@ -33,7 +33,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, TypeAlias, TypeVar
-from urllib.parse import urlsplit
 
 from telegram import (
     Bot,
@@ -57,7 +56,10 @@ from telegram.error import (
 from telegram.ext import Application, ContextTypes, TypeHandler
 from telegram.warnings import PTBDeprecationWarning
 
+from bot import texts
+from bot.access import Gate, telegram_admits
 from bot.app import Runtime, start_runtime
+from bot.logging_setup import log_failure
 from bot.reminders import start_background, stop_background, telegram_sender
 from bot.settings import Settings
 from bot.textsplit import split_text
@@ -250,6 +252,12 @@ class TelegramChannel:
             raise RuntimeError("the runtime starts in post_init; the application is not running")
         return self.runtime.conversation
 
+    @property
+    def runtime_gate(self) -> Gate:
+        if self.runtime is None:
+            raise RuntimeError("the runtime starts in post_init; the application is not running")
+        return self.runtime.gate
+
     async def post_init(self, app: TelegramApp) -> None:
         if self.runtime is None:
             self.runtime = await start_runtime(self.settings)
@@ -273,8 +281,8 @@ class TelegramChannel:
             return
         try:
             await self._dispatch(update, context)
-        except Exception:
-            log.exception("update %s failed", update.update_id)
+        except Exception as exc:
+            log_failure(log, f"update {update.update_id}", exc)
             chat = update.effective_chat
             if chat is not None and chat.type == ChatType.PRIVATE:
                 await self._say(context, chat.id, self.msg("telegram.error"))
@@ -291,6 +299,8 @@ class TelegramChannel:
             await self._not_private(update, context, chat.id)
             return
         if user is None:
+            return
+        if not await telegram_admits(self.runtime_gate, update, context.bot, self.msg):
             return
         key = f"telegram:{update.update_id}"
         if update.callback_query is not None:
@@ -400,7 +410,7 @@ class TelegramChannel:
 def build_application(settings: Settings, runtime: Runtime | None = None) -> TelegramApp:
     """The PTB Application for these settings. Without `runtime`, one is started in
     post_init and closed in post_shutdown (which `run_polling`/`run_webhook` call)."""
-    messages = Messages.load(settings.language)
+    messages = texts.messages(settings)
     channel = TelegramChannel(settings, runtime, messages)
     app = (
         Application.builder()
@@ -425,7 +435,7 @@ def run(
     listen: str = "127.0.0.1",
 ) -> int:
     """`planbot telegram`: long polling, or a webhook with a secret token. The exit code."""
-    messages = Messages.load(settings.language)
+    messages = texts.messages(settings)
     if not settings.telegram_token.strip():
         print(messages("telegram.token_missing"), file=sys.stderr)
         return 2
@@ -434,27 +444,38 @@ def run(
     if problem is not None:
         print(problem[1], file=sys.stderr)
         return problem[0]
-    app = build_application(settings)
     try:
         if webhook_url:
-            secret = settings.telegram_webhook_secret or secrets.token_urlsafe(32)
-            app.run_webhook(
-                listen=listen,
-                port=port or 8443,
-                url_path=urlsplit(webhook_url).path.lstrip("/"),
-                webhook_url=webhook_url,
-                secret_token=secret,
-                allowed_updates=ALLOWED_UPDATES,
-            )
+            # Our own server (bot/telegram_webhook.py): the webhook and /healthz.
+            asyncio.run(_webhook(settings, webhook_url, listen=listen, port=port or 8443))
         else:
+            app = build_application(settings)
             app.run_polling(allowed_updates=ALLOWED_UPDATES)
     except InvalidToken:
         print(messages("telegram.token_rejected"), file=sys.stderr)
         return 2
-    except TelegramError as exc:
+    except TelegramError as exc:  # e.g. a webhook URL Telegram does not accept
         print(messages("telegram.setup_failed", reason=str(exc)), file=sys.stderr)
-        return 1
+        return 2
     return 0
+
+
+async def _webhook(settings: Settings, webhook_url: str, *, listen: str, port: int) -> None:
+    from bot.telegram_webhook import serve_webhook
+
+    runtime = await start_runtime(settings)
+    try:
+        await serve_webhook(
+            build_application(settings, runtime),
+            runtime,
+            webhook_url=webhook_url,
+            listen=listen,
+            port=port,
+            secret=settings.telegram_webhook_secret or secrets.token_urlsafe(32),
+            allowed_updates=ALLOWED_UPDATES,
+        )
+    finally:
+        await runtime.close()
 
 
 async def _check_token(settings: Settings, messages: Messages) -> tuple[int, str] | None:

@@ -11,14 +11,23 @@ a word not listed there is left as it is, with "en".
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import jinja2
+import jinja2.meta
 import yaml
 
 from dialogs.template import PROMPTS_DIR, TemplateError
+
+
+def prompts_dir() -> Path:
+    """The folder of templates and texts: PLANBOT_PROMPTS_DIR from the environment, else the
+    packaged prompts/. (The bot itself passes Settings.prompts_dir, which a `.env` may set.)"""
+    env = os.environ.get("PLANBOT_PROMPTS_DIR", "").strip()
+    return Path(env).expanduser() if env else PROMPTS_DIR
 
 
 class Messages:
@@ -32,10 +41,10 @@ class Messages:
         self._env.filters["article"] = self._article
 
     @classmethod
-    def load(cls, language: str = "sv", directory: Path = PROMPTS_DIR / "messages") -> Messages:
+    def load(cls, language: str = "sv", directory: Path | None = None) -> Messages:
         """The texts of one language; read once per process and directory (they are data
-        that does not change while the bot runs)."""
-        return _load(language, directory.resolve())
+        that does not change while the bot runs). Default: `prompts_dir() / "messages"`."""
+        return _load(language, (directory or prompts_dir() / "messages").resolve())
 
     @classmethod
     def read(cls, language: str, directory: Path) -> Messages:
@@ -71,6 +80,25 @@ class Messages:
 
     def _article(self, word: str) -> str:
         return self._noun(word)[0]
+
+    def names(self) -> list[str]:
+        return sorted(self._texts)
+
+    def problems(self) -> list[str]:
+        """Every text rendered once with sample values: "key: what is wrong", one per broken
+        text (a Jinja syntax error, a filter that does not exist...)."""
+        found: list[str] = []
+        for key in self.names():
+            try:
+                tree = self._env.parse(self._texts[key])
+                names = jinja2.meta.find_undeclared_variables(tree)
+                template = self._compiled.get(key) or self._env.from_string(tree)
+                self._compiled[key] = template
+                template.render(**dict.fromkeys(names, "exempel"))
+            except jinja2.TemplateError as exc:
+                line = f" rad {exc.lineno}" if isinstance(exc, jinja2.TemplateSyntaxError) else ""
+                found.append(f"{key}{line}: {exc.message or type(exc).__name__}")
+        return found
 
     def __contains__(self, key: str) -> bool:
         return key in self._texts

@@ -8,9 +8,12 @@ engine asked for. A key seen before changes nothing: the current question is sen
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from typing import Protocol
 
 from dialogs import engine
@@ -43,6 +46,25 @@ class DocumentRenderer(Protocol):
     ) -> Document: ...
 
 
+@dataclass(frozen=True)
+class Turn:
+    """What one `handle` did, for the operator's log: never the teacher's text."""
+
+    user: UserRef
+    plan_id: str  # the teacher's open plan after the turn ("" when none)
+    event: str  # the inbound's kind, "command:/name", or "export" when a document went out
+    outcome: str  # "ok", "replay" (a key seen before) or "error"
+    duration_ms: float
+    error: str = ""  # one line, for "error"
+
+
+def event_of(inbound: Inbound) -> str:
+    text = (inbound.text or "").strip()
+    if inbound.kind.value == "text" and text.startswith("/"):
+        return "command:" + text.split(maxsplit=1)[0][:24]
+    return str(inbound.kind.value)
+
+
 def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
@@ -58,6 +80,8 @@ class Conversation:
         clock: Callable[[], dt.datetime] = utc_now,
         max_attempts: int = 10,
         after_commit: AfterCommit | None = None,
+        on_turn: Callable[[Turn], None] | None = None,
+        data_export: Callable[[UserRef], Awaitable[Document | None]] | None = None,
     ) -> None:
         self.store = store
         self.engine = engine.Engine(templates, messages or Messages.load())
@@ -65,6 +89,8 @@ class Conversation:
         self.clock = clock
         self.max_attempts = max_attempts
         self.after_commit = after_commit
+        self.on_turn = on_turn
+        self.data_export = data_export
 
     @property
     def templates(self) -> dict[str, Template]:
@@ -77,11 +103,49 @@ class Conversation:
         before_document: Callable[[], Awaitable[None]] | None = None,
     ) -> list[Outbound]:
         """Process one inbound message. `before_document` is awaited before a document is
-        rendered (Telegram shows "sending a file…" then)."""
+        rendered (Telegram shows "sending a file…" then). `on_turn` hears of every turn."""
+        if self.on_turn is None:
+            return await self._handle(inbound, before_document, {})
+        started = time.perf_counter()
+        seen: dict[str, str] = {}
+        try:
+            outs = await self._handle(inbound, before_document, seen)
+        except Exception as exc:
+            reason = next((ln for ln in str(exc).splitlines() if ln.strip()), type(exc).__name__)
+            self._report(inbound, seen, "error", started, reason.strip()[:300])
+            with contextlib.suppress(AttributeError, TypeError):
+                exc.planbot_turn_reported = True  # type: ignore[attr-defined]
+            raise
+        self._report(inbound, seen, seen.get("outcome", "ok"), started)
+        return outs
+
+    def _report(
+        self, inbound: Inbound, seen: dict[str, str], outcome: str, started: float, error: str = ""
+    ) -> None:
+        assert self.on_turn is not None
+        self.on_turn(
+            Turn(
+                user=inbound.user,
+                plan_id=seen.get("plan_id", ""),
+                event=seen.get("event", event_of(inbound)),
+                outcome=outcome,
+                duration_ms=round((time.perf_counter() - started) * 1000, 2),
+                error=error,
+            )
+        )
+
+    async def _handle(
+        self,
+        inbound: Inbound,
+        before_document: Callable[[], Awaitable[None]] | None,
+        seen: dict[str, str],
+    ) -> list[Outbound]:
         for _ in range(self.max_attempts):
             snapshot = await self.store.load(inbound.user, inbound.key)
             now = self.clock()
+            seen["plan_id"] = str(snapshot.user.state.get("active") or "")
             if snapshot.key_seen:
+                seen["outcome"] = "replay"
                 return self.engine.replay(snapshot, now)
             result = self.engine.step(snapshot, inbound, now)
             try:
@@ -90,11 +154,18 @@ class Conversation:
                 continue
             if self.after_commit is not None:
                 await self._after_commit(inbound.user, snapshot.plans, result.changes, now)
+            seen["plan_id"] = str(result.changes.user_state.get("active") or "")
+            if any(out.export_plan_id is not None for out in result.outbounds):
+                seen["event"] = "export"
             outs: list[Outbound] = []
             for out in result.outbounds:
-                if out.export_plan_id is not None and before_document is not None:
+                wants_file = out.export_plan_id is not None or out.export_user_data
+                if wants_file and before_document is not None:
                     await before_document()
-                outs.append(await self._with_document(out, result.plans, now))
+                if out.export_user_data:
+                    outs.append(await self._with_user_data(out, inbound.user))
+                else:
+                    outs.append(await self._with_document(out, result.plans, now))
             return outs
         raise RuntimeError(f"could not commit a step for {inbound.user} after retries")
 
@@ -119,6 +190,13 @@ class Conversation:
             await self.after_commit(user, before, changes, now)
         except Exception:  # the answer is stored; what follows from it can be redone later
             log.exception("after-commit hook failed for %s", user)
+
+    async def _with_user_data(self, out: Outbound, user: UserRef) -> Outbound:
+        """/mina-uppgifter: the zip of everything stored about the teacher (after this turn's
+        commit, so it is complete), when the application gave a `data_export`."""
+        if self.data_export is None:
+            return out
+        return out.model_copy(update={"document": await self.data_export(user)})
 
     async def _with_document(
         self, out: Outbound, plans: dict[str, PlanRecord], now: dt.datetime

@@ -84,6 +84,9 @@ class Outbound(Frozen):
     # Set by the engine when the teacher asked for a document; the service fills `document`.
     export_plan_id: str | None = None
     export_draft: bool = False
+    # Set by the engine for /mina-uppgifter: the service attaches the zip of everything
+    # stored about the teacher (Conversation.data_export).
+    export_user_data: bool = False
     document: Document | None = None
     # True for a message that asks the current question: the channel may treat it specially
     # (e.g. keep only the newest question's keyboard).

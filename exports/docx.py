@@ -108,10 +108,17 @@ def render_docx(
 
 
 def render_document(
-    template: Template, plan: PlanRecord, *, draft: bool, now: dt.datetime
+    template: Template,
+    plan: PlanRecord,
+    *,
+    draft: bool,
+    now: dt.datetime,
+    messages: Messages | None = None,
 ) -> Document:
     """`dialogs.service.DocumentRenderer`: the document a channel sends to the teacher."""
-    data, outline = _render(template, plan, draft=draft, now=now, messages=Messages.load())
+    data, outline = _render(
+        template, plan, draft=draft, now=now, messages=messages or Messages.load()
+    )
     return Document(
         filename=document_filename(template, plan, local_date(now), draft=draft),
         data=data,

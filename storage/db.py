@@ -8,6 +8,7 @@ fresh install and an upgraded one behave the same.
 from __future__ import annotations
 
 import asyncio
+import re
 from pathlib import Path
 from types import TracebackType
 
@@ -48,6 +49,8 @@ def normalize_url(url: str) -> str:
         )
     backend = scheme.lower().partition("+")[0]
     if backend in ("postgres", "postgresql"):
+        # libpq's ?sslmode=require (as hosting providers write it) is asyncpg's ?ssl=require.
+        rest = re.sub(r"([?&])sslmode=", r"\1ssl=", rest)
         return f"postgresql+asyncpg://{rest}"
     if backend == "sqlite":
         return f"sqlite+aiosqlite://{rest}"

@@ -57,6 +57,7 @@ from sqlalchemy import (
     func,
     insert,
     literal_column,
+    null,
     select,
     update,
 )
@@ -78,6 +79,8 @@ from dialogs.types import (
     UserRecord,
     UserRef,
 )
+from dialogs.validators import personal_data
+from storage.access import members
 from storage.models import answers, plans, processed_keys, users
 from storage.pragmas import install_sqlite_pragmas
 
@@ -176,6 +179,20 @@ _THIS_VERSION = and_(users.c.id == bindparam("b_id"), users.c.version == bindpar
 _BUMP_VERSION = update(users).where(_THIS_VERSION).values(_BUMPED)
 _BUMP_USER = update(users).where(_THIS_VERSION).values({**_BUMPED, "state": bindparam("state")})
 _DELETE_USER = delete(users).where(_THIS_VERSION)
+# All of a teacher's data: the admission and the link from old idempotency keys go too (the
+# keys themselves stay, so a re-delivered update still changes nothing).
+_DELETE_MEMBER = delete(members).where(
+    members.c.channel == bindparam("b_channel"), members.c.external_id == bindparam("b_external_id")
+)
+_UNLINK_KEYS = (
+    update(processed_keys)
+    .where(processed_keys.c.user_id == bindparam("b_user_id"))
+    .values(user_id=null())
+)
+# An answer that held personal data, replaced: every stored version of it goes.
+_DELETE_PATH_HISTORY = delete(answers).where(
+    answers.c.plan_id == bindparam("b_plan_id"), answers.c.path == bindparam("b_path")
+)
 _INSERT_PLAN = insert(plans).values(
     id=bindparam("id"),
     user_id=bindparam("user_id"),
@@ -408,6 +425,7 @@ def _commit(
     new, changed = _plan_rows(snapshot, changes, user_id, rows.to_json, rows.to_time)
     rows.run_all(_INSERT_PLAN, new)
     rows.run_all(_UPDATE_PLAN, changed)
+    rows.run_all(_DELETE_PATH_HISTORY, _replaced_personal_data(snapshot, changes))
     rows.run_all(
         _INSERT_ANSWER,
         [
@@ -480,6 +498,21 @@ def _delete_user(rows: _Rows, snapshot: Snapshot) -> None:
     user_id = user.id if user.id is not None else _user_id(rows, ref)
     if rows.run(_DELETE_USER, {"b_id": user_id, "b_version": user.version}) != 1:
         raise VersionConflict(ref)
+    rows.run(_DELETE_MEMBER, {"b_channel": ref.channel, "b_external_id": ref.external_id})
+    rows.run(_UNLINK_KEYS, {"b_user_id": user_id})
+
+
+def _replaced_personal_data(snapshot: Snapshot, changes: Changes) -> list[dict[str, Any]]:
+    """(plan, path) of each new answer that replaces one holding personal data (a
+    personnummer, an e-mail address... kept after the warning): that answer's history is
+    deleted before the new one is written, so the flagged text leaves no trace."""
+    found: list[dict[str, Any]] = []
+    for answer in changes.answers:
+        plan = snapshot.plans.get(answer.plan_id)
+        old = plan.answers.get(answer.path) if plan is not None else None
+        if old is not None and old.text != answer.value.text and personal_data(old.text):
+            found.append({"b_plan_id": answer.plan_id, "b_path": answer.path})
+    return found
 
 
 def _record_key(rows: _Rows, key: str, user_id: int | None, now: Any) -> None:
@@ -548,6 +581,9 @@ _SQLITE_SQL = {
         _BUMP_VERSION,
         _BUMP_USER,
         _DELETE_USER,
+        _DELETE_MEMBER,
+        _UNLINK_KEYS,
+        _DELETE_PATH_HISTORY,
         _INSERT_PLAN,
         _UPDATE_PLAN,
         _DELETE_PLAN,

@@ -13,6 +13,10 @@ from bot.settings import Settings
 from dialogs.store import MemoryStore
 from tests.helpers import Clock
 
+# Test modules import helpers from these fixture modules as well as loading them as plugins:
+# let pytest rewrite their asserts before the first import.
+pytest.register_assert_rewrite("tests.e2e.telegram_fixtures")
+
 
 @pytest.fixture
 def store() -> MemoryStore:

@@ -45,7 +45,8 @@ def bot_settings(emulator: TelegramEmulator, database_url: str, **extra: Any) ->
         telegram_api_url=emulator.base_url,
         telegram_file_url=emulator.base_file_url,
         database_url=database_url,
-        **{"prompts_dir": handlingsplan_only(), **extra},
+        # These tests are about the channel; access (closed by default) is test_access.py's.
+        **{"prompts_dir": handlingsplan_only(), "access": "open", **extra},
     )
 
 
@@ -102,6 +103,7 @@ class BotProcess:
             PLANBOT_TELEGRAM_FILE_URL=self.emulator.base_file_url,
             PLANBOT_DATABASE_URL=self.database_url,
             PLANBOT_PROMPTS_DIR=str(handlingsplan_only()),
+            PLANBOT_ACCESS="open",
             PYTHONUNBUFFERED="1",
         )
         env.update(extra)
