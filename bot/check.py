@@ -71,6 +71,9 @@ def known_names() -> list[str]:
             names.extend(str(choice) for choice in alias.choices)
         else:
             names.append("PLANBOT_" + name.upper())
+    from bot.reminders import ReminderSettings
+
+    names.extend("PLANBOT_REMIND_" + name.upper() for name in ReminderSettings.model_fields)
     return names
 
 

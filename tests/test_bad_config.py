@@ -144,6 +144,12 @@ CASES = [
     ),
     Case("typo in .env", ["check"], setup=env_file_typo, says="PLANBOT_TELEGRAM_TOKEN"),
     Case(
+        "typo in a reminder setting's name",
+        ["check"],
+        {"PLANBOT_REMIND_OPEN": "09:00"},
+        says="PLANBOT_REMIND_OPENS",
+    ),
+    Case(
         "PostgreSQL on a wrong port",
         ["chat"],
         {"PLANBOT_DATABASE_URL": "postgresql://postgres@127.0.0.1:5499/test"},
@@ -344,6 +350,7 @@ async def test_a_good_configuration_checks_out(folder: Path) -> None:
     """The same command with nothing wrong: exit 0, what was checked on stdout."""
     env = clean_env(folder)
     env["PLANBOT_DATABASE_URL"] = f"sqlite:///{folder / 'planbot.db'}"
+    env["PLANBOT_REMIND_OPENS"] = "09:00"  # the reminders' own settings are known names
     process = await asyncio.create_subprocess_exec(
         str(PLANBOT),
         "check",
