@@ -82,6 +82,10 @@ class Outbound(Frozen):
     # Set by the engine when the teacher asked for a document; the service fills `document`.
     export_plan_id: str | None = None
     export_draft: bool = False
+    # Which copy ("arbetsexemplar" with the seed's guidance, "inlamning" without); None: the
+    # template's default. `export_pdf`: a PDF too, sent after the .docx.
+    export_variant: str | None = None
+    export_pdf: bool = False
     document: Document | None = None
     # True for a message that asks the current question: the channel may treat it specially
     # (e.g. keep only the newest question's keyboard).
