@@ -41,6 +41,7 @@ HEADING_BLUE = RGBColor(0x1F, 0x3A, 0x5F)
 APPLICATION = "planbot"
 # Word 2013 and later: no compatibility mode.
 COMPATIBILITY_MODE = "15"
+TABLE_STYLE_SIZE = Pt(10)
 _STYLES_WITH_EFFECTS = "http://schemas.microsoft.com/office/2007/relationships/stylesWithEffects"
 
 _APP_XML = f"""<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
@@ -167,7 +168,7 @@ def _styles(document: WordDocument) -> None:
     cell = styles.add_style(TABLE_STYLE, WD_STYLE_TYPE.PARAGRAPH)
     cell.base_style = normal
     cell.quick_style = True
-    cell.font.size = Pt(10)
+    cell.font.size = TABLE_STYLE_SIZE
     cell.paragraph_format.space_before = Pt(1)
     cell.paragraph_format.space_after = Pt(2)
     cell.paragraph_format.line_spacing = 1.0

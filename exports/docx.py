@@ -49,7 +49,14 @@ from dialogs.messages import Messages
 from dialogs.slots import schema_path
 from dialogs.template import DocumentVariant, Group, Layout, Question, Template
 from dialogs.types import Document, PlanRecord
-from exports.base_document import BASE_DOCX, GREY, GUIDANCE_STYLE, LANGUAGE, TABLE_STYLE
+from exports.base_document import (
+    BASE_DOCX,
+    GREY,
+    GUIDANCE_STYLE,
+    LANGUAGE,
+    TABLE_STYLE,
+    TABLE_STYLE_SIZE,
+)
 from exports.pdf import to_pdf
 from exports.outline import (
     Field,
@@ -401,7 +408,8 @@ def render_section(writer: _Writer, section: Section) -> None:
     _orient(writer.document, landscape=landscape)
     writer.heading(section.title, 1)
     if section.step.intro:
-        writer.document.add_paragraph(one_line(section.step.intro))
+        intro = writer.document.add_paragraph(one_line(section.step.intro))
+        intro.paragraph_format.keep_with_next = True
     shown = [node for node in section.nodes if _shown(node)]
     if len(shown) == 1 and isinstance(shown[0], Field) and shown[0].label == section.title:
         writer.guide(shown[0].guidance)
@@ -583,14 +591,14 @@ def _gathered_row(
     for item, field in said:
         paragraph = value_cell.paragraphs[0] if fresh else value_cell.add_paragraph()
         fresh = False
-        paragraph.add_run(item)
+        paragraph.add_run(item).font.size = TABLE_STYLE_SIZE
         paragraph.style = "List Bullet"
         if len(texts) > 1:
             for line in field.paragraphs:
-                value_cell.add_paragraph(line)
+                value_cell.add_paragraph(line, style=TABLE_STYLE)
     if len(texts) == 1:
         for line in said[0][1].paragraphs:
-            value_cell.add_paragraph(line)
+            value_cell.add_paragraph(line, style=TABLE_STYLE)
     _allow_split_if_long(row, widths)
 
 
@@ -795,8 +803,10 @@ def _cell_answer(cell: _Cell, field: Field, messages: Messages) -> None:
     for line in lines:
         paragraph = cell.paragraphs[-1] if fresh else cell.add_paragraph()
         fresh = False
-        paragraph.add_run(line)
+        run = paragraph.add_run(line)
         paragraph.style = style
+        if style != TABLE_STYLE:
+            run.font.size = TABLE_STYLE_SIZE  # a bullet in a cell as small as the cell's text
 
 
 def _shade(cell: _Cell, fill: str) -> None:
