@@ -362,8 +362,8 @@ def _render(
         _draft_mark(document.add_paragraph(), messages("export.draft_notice"))
     document.add_heading(outline.document_title, level=0)
     render_identity(writer, outline, local_date(now))
-    render_preamble(writer, template)
     render_summary(writer, outline)
+    render_preamble(writer, template)
     for section in outline.sections:
         if any(_shown(node) for node in section.nodes):
             render_section(writer, section)
