@@ -9,7 +9,7 @@ from bot.settings import Settings
 from dialogs.messages import Messages
 from dialogs.service import Conversation
 from dialogs.template import PROMPTS_DIR, load_templates
-from exports.docx import render_document
+from exports.docx import Renderer
 from storage.db import Database, default_database_url, open_database
 
 
@@ -27,5 +27,6 @@ async def start_runtime(settings: Settings) -> Runtime:
     templates = load_templates(settings.prompts_dir or PROMPTS_DIR, settings.language)
     messages = Messages.load(settings.language, (settings.prompts_dir or PROMPTS_DIR) / "messages")
     database = await open_database(settings.database_url or default_database_url())
-    conversation = Conversation(database.store, templates, render_document, messages=messages)
+    renderer = Renderer(settings.layouts_dir)  # an organisation's own layouts, when set
+    conversation = Conversation(database.store, templates, renderer, messages=messages)
     return Runtime(settings, database, conversation)

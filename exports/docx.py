@@ -34,11 +34,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import docx
 import jinja2
 from docx.document import Document as WordDocument
+from docx.enum.section import WD_ORIENT, WD_SECTION
 from docx.opc.coreprops import CoreProperties
 from docx.opc.exceptions import OpcError
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
-from docx.enum.section import WD_ORIENT, WD_SECTION
 from docx.shared import Cm, Mm, RGBColor
 from docx.table import Table, _Cell, _Row
 from docx.text.paragraph import Paragraph
@@ -57,7 +57,6 @@ from exports.base_document import (
     TABLE_STYLE,
     TABLE_STYLE_SIZE,
 )
-from exports.pdf import to_pdf
 from exports.outline import (
     Field,
     FieldState,
@@ -69,6 +68,7 @@ from exports.outline import (
     build_outline,
     one_line,
 )
+from exports.pdf import to_pdf
 
 DRAFT_RED = RGBColor(0xC0, 0x00, 0x00)
 LOCAL_ZONE = "Europe/Stockholm"
@@ -164,7 +164,12 @@ class Renderer:
         if layout is not None:
             try:
                 data = render_with_layout(
-                    layout, template, plan, draft=draft, now=now, messages=messages,
+                    layout,
+                    template,
+                    plan,
+                    draft=draft,
+                    now=now,
+                    messages=messages,
                     variant=chosen,
                 )
             except LayoutError as exc:
@@ -324,7 +329,8 @@ class _Writer:
     guidance: bool
 
     def heading(self, text: str, level: int) -> Paragraph:
-        return self.document.add_heading(text, level=_heading_level(level))
+        heading: Paragraph = self.document.add_heading(text, level=_heading_level(level))
+        return heading
 
     def guide(self, text: str) -> None:
         if self.guidance and text:
@@ -339,7 +345,8 @@ class _Writer:
     @property
     def width_cm(self) -> float:
         section = self.document.sections[-1]
-        return LANDSCAPE_WIDTH_CM if section.orientation == WD_ORIENT.LANDSCAPE else PORTRAIT_WIDTH_CM
+        landscape = section.orientation == WD_ORIENT.LANDSCAPE
+        return LANDSCAPE_WIDTH_CM if landscape else PORTRAIT_WIDTH_CM
 
 
 def _render(
@@ -531,12 +538,8 @@ def _item_rows(
     writer: _Writer, table: Table, instances: Sequence[Instance], widths: Sequence[float]
 ) -> None:
     group = instances[0].frame.group
-    coloured = {
-        q.id for q in group.items if isinstance(q, Question) and (q.colors or q.tally)
-    }
-    answers = [
-        q for q in group.items if isinstance(q, Question) and q.id not in coloured
-    ]
+    coloured = {q.id for q in group.items if isinstance(q, Question) and (q.colors or q.tally)}
+    answers = [q for q in group.items if isinstance(q, Question) and q.id not in coloured]
     answers = [q for q in answers if q.id not in group.gathered]
     if group.title:
         label_cell, value_cell = _row(table).cells
@@ -640,7 +643,7 @@ def render_summary(writer: _Writer, outline: PlanOutline) -> None:
             merged.paragraphs[0].add_run(" › ".join(names[:-1])).bold = True
         first = len(table.rows)
         for instance in instances:
-            where_cell, goal_cell, level_cell = _row(table).cells
+            _, goal_cell, level_cell = _row(table).cells
             goal_cell.paragraphs[0].add_run(one_line(instance.frame.item) or instance.heading)
             chosen = next((f for f in _flatten(instance.children) if f.fill), None)
             if chosen is None:
@@ -746,7 +749,7 @@ def _orient(document: WordDocument, *, landscape: bool, only_if_needed: bool = F
 def _table(document: WordDocument, widths_cm: Sequence[float], *, grid: bool = True) -> Table:
     """A table whose column widths are fixed in the table grid itself (Word and LibreOffice
     both read those), not only per cell."""
-    table = document.add_table(rows=0, cols=len(widths_cm))
+    table: Table = document.add_table(rows=0, cols=len(widths_cm))
     if grid:
         table.style = "Table Grid"
     table.autofit = False  # w:tblLayout fixed
@@ -761,7 +764,7 @@ def _table(document: WordDocument, widths_cm: Sequence[float], *, grid: bool = T
 
 def _row(table: Table, *, header: bool = False) -> _Row:
     """A row that does not split across pages; a header row repeats on every page."""
-    row = table.add_row()
+    row: _Row = table.add_row()  # type: ignore[no-untyped-call]
     for cell, column in zip(row.cells, table.columns, strict=True):
         cell.width = column.width
         cell.paragraphs[0].style = TABLE_STYLE

@@ -203,7 +203,8 @@ def test_seed_texts_are_printed(working: dict[str, WordDocument]) -> None:
     )
     steg4 = hp[hp.index("Steg 4: Hur blev det?") :]
     sub = steg4.index("Resultat och stöd inför ett nytt steg 1")
-    assert steg4[sub + 1] == "Den här delen av handlingsplanen arbetar ni tillsammans med under träff 6"
+    träff_6 = "Den här delen av handlingsplanen arbetar ni tillsammans med under träff 6"
+    assert steg4[sub + 1] == träff_6
     assert steg4.index("Resultat") > sub and steg4.index("Vem/vilka?") < sub
     ap = texts("atgardsplan")
     assert any(t.startswith("Den genomförda nulägesanalysen har visat") for t in ap)
