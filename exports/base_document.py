@@ -34,6 +34,7 @@ from docx.shared import Cm, Mm, Pt, RGBColor
 BASE_DOCX = Path(__file__).resolve().parent / "base.docx"
 GUIDANCE_STYLE = "Vägledning"
 TABLE_STYLE = "Tabelltext"
+GUIDANCE_SIZE = Pt(9)
 FONT = "Calibri"
 LANGUAGE = "sv-SE"
 GREY = RGBColor(0x6E, 0x6E, 0x6E)
@@ -159,7 +160,7 @@ def _styles(document: WordDocument) -> None:
     guidance.next_paragraph_style = normal
     guidance.quick_style = True
     guidance.font.italic = True
-    guidance.font.size = Pt(9)
+    guidance.font.size = GUIDANCE_SIZE
     guidance.font.color.rgb = GREY
     guidance.paragraph_format.space_after = Pt(4)
     guidance.paragraph_format.keep_with_next = True

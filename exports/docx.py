@@ -39,7 +39,7 @@ from docx.opc.coreprops import CoreProperties
 from docx.opc.exceptions import OpcError
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
-from docx.shared import Cm, Mm, RGBColor
+from docx.shared import Cm, Mm, Pt, RGBColor
 from docx.table import Table, _Cell, _Row
 from docx.text.paragraph import Paragraph
 from docxtpl import DocxTemplate  # type: ignore[import-untyped]
@@ -52,6 +52,7 @@ from dialogs.types import Document, PlanRecord
 from exports.base_document import (
     BASE_DOCX,
     GREY,
+    GUIDANCE_SIZE,
     GUIDANCE_STYLE,
     LANGUAGE,
     TABLE_STYLE,
@@ -311,6 +312,7 @@ def local_date(now: dt.datetime) -> dt.date:
 
 # --------------------------------------------------------------------------- the document
 
+SUBSECTION_SIZE = Pt(13)  # as a question's heading (Heading 2)
 PORTRAIT_WIDTH_CM = 16.0  # A4 less 2.5 cm margins
 LANDSCAPE_WIDTH_CM = 24.7
 # A table row longer than this many lines may split across pages (it could not fit anyway).
@@ -334,7 +336,7 @@ class _Writer:
 
     def guide(self, text: str) -> None:
         if self.guidance and text:
-            self.document.add_paragraph(text, style=GUIDANCE_STYLE)
+            _guidance_run(self.document.add_paragraph(style=GUIDANCE_STYLE), text)
 
     def question(self, field: Field) -> Question | None:
         try:
@@ -485,8 +487,8 @@ def _matrix_table(writer: _Writer, cells: Sequence[Field | None]) -> None:
     if writer.guidance and any(f.guidance for f in present):
         for cell, field in zip(_row(table, header=True).cells, present, strict=True):
             if field.guidance:
-                cell.paragraphs[0].add_run(field.guidance)
                 cell.paragraphs[0].style = GUIDANCE_STYLE
+                _guidance_run(cell.paragraphs[0], field.guidance)
     row = _row(table)
     for cell, field in zip(row.cells, present, strict=True):
         _cell_answer(cell, field, writer.messages)
@@ -529,7 +531,7 @@ def _field_row(writer: _Writer, table: Table, field: Field, widths: Sequence[flo
     label_cell, value_cell = row.cells
     label_cell.paragraphs[0].add_run(field.label).bold = True
     if writer.guidance and field.guidance and field.guidance != field.label:
-        label_cell.add_paragraph(field.guidance, style=GUIDANCE_STYLE)
+        _guidance_run(label_cell.add_paragraph(style=GUIDANCE_STYLE), field.guidance)
     _cell_answer(value_cell, field, writer.messages)
     _allow_split_if_long(row, widths)
 
@@ -689,7 +691,11 @@ def render_field(writer: _Writer, field: Field, *, level: int) -> None:
     question = writer.question(field)
     if question is not None and question.subsection is not None:
         if question.subsection.title:
-            writer.heading(one_line(question.subsection.title), level)
+            # One level below the questions' headings, so it is not read as a question of
+            # its own, but set as large as theirs: it names the part that follows.
+            heading = writer.heading(one_line(question.subsection.title), level + 1)
+            for run in heading.runs:
+                run.font.size = SUBSECTION_SIZE
         writer.guide(one_line(question.subsection.text or ""))
     writer.heading(field.label, level)
     writer.guide(field.guidance)
@@ -822,6 +828,15 @@ def _shade(cell: _Cell, fill: str) -> None:
     shading.set(qn("w:color"), "auto")
     shading.set(qn("w:fill"), fill.upper())
     properties.append(shading)
+
+
+def _guidance_run(paragraph: Paragraph, text: str) -> None:
+    """The guidance paragraph's style says small grey italics; the run says it too, for
+    readers (and older tools) that look only at the text's own formatting."""
+    run = paragraph.add_run(text)
+    run.italic = True
+    run.font.size = GUIDANCE_SIZE
+    run.font.color.rgb = GREY
 
 
 def _missing_text(field: Field, messages: Messages) -> str:

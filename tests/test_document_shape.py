@@ -206,6 +206,9 @@ def test_seed_texts_are_printed(working: dict[str, WordDocument]) -> None:
     träff_6 = "Den här delen av handlingsplanen arbetar ni tillsammans med under träff 6"
     assert steg4[sub + 1] == träff_6
     assert steg4.index("Resultat") > sub and steg4.index("Vem/vilka?") < sub
+    [subheading] = [p for p in working["handlingsplan"].paragraphs if p.text == steg4[sub]]
+    # A heading, but not one of the questions (Heading 2): the part they stand in.
+    assert style_name(subheading) == "Heading 3" and keeps_with_next(subheading)
     ap = texts("atgardsplan")
     assert any(t.startswith("Den genomförda nulägesanalysen har visat") for t in ap)
     assert any(t.startswith("Det är huvudmannen som ansvarar för att åtgärdsplaner") for t in ap)
