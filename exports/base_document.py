@@ -176,6 +176,10 @@ def _styles(document: WordDocument) -> None:
 
     bullet = styles["List Bullet"]
     bullet.paragraph_format.space_after = Pt(2)
+    # Word's "contextual spacing" on lists makes LibreOffice misjudge a question that follows
+    # a list: its heading and guidance stayed at the foot of the page (seen in the PDFs).
+    for contextual in bullet.element.pPr.findall(qn("w:contextualSpacing")):
+        bullet.element.pPr.remove(contextual)
 
     footer = styles["Footer"]
     footer.font.size = Pt(9)

@@ -25,9 +25,18 @@ from tests.docx_reading import open_docx, style_name
 from tests.filled_plans import TEMPLATES, filled_plans
 
 NOW = dt.datetime(2026, 5, 12, 9, 30, tzinfo=dt.UTC)
-# Pages as the seeds' plans fill them (working copy, Calibri metrics via Carlito): a range,
-# so a font's small difference does not fail the test, a page of blank space does.
-PAGES = {"handlingsplan": (2, 3), "atgardsplan": (5, 7), "slutredovisning": (3, 4)}
+# Pages as the seeds' plans fill them (Calibri metrics via Carlito), working copy and copy
+# to hand in: a range, so a font's small difference does not fail the test, a page of blank
+# space does.
+PAGES = {
+    ("handlingsplan", "arbetsexemplar"): (2, 3),
+    ("handlingsplan", "inlamning"): (2, 2),
+    ("atgardsplan", "arbetsexemplar"): (5, 7),
+    ("atgardsplan", "inlamning"): (5, 6),
+    ("slutredovisning", "arbetsexemplar"): (3, 4),
+    ("slutredovisning", "inlamning"): (3, 4),
+}
+Copy = tuple[str, str]  # (template id, variant)
 
 
 @dataclass(frozen=True)
@@ -46,16 +55,16 @@ def _pdftotext(pdf: bytes, folder: Path) -> str:
 
 
 @pytest.fixture(scope="module")
-def laid(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Laid]:
+def laid(tmp_path_factory: pytest.TempPathFactory) -> dict[Copy, Laid]:
     plans: dict[str, PlanRecord] = filled_plans()
     docs = {
-        tid: render(TEMPLATES[tid], plan, draft=False, now=NOW, variant="arbetsexemplar")
-        for tid, plan in plans.items()
+        (tid, variant): render(TEMPLATES[tid], plans[tid], draft=False, now=NOW, variant=variant)
+        for tid, variant in PAGES
     }
     pdfs = to_pdfs(list(docs.values()))  # PdfUnavailable says what to install: a failure
-    out: dict[str, Laid] = {}
-    for (tid, data), pdf in zip(docs.items(), pdfs, strict=True):
-        text = _pdftotext(pdf, tmp_path_factory.mktemp(tid))
+    out: dict[Copy, Laid] = {}
+    for (copy, data), pdf in zip(docs.items(), pdfs, strict=True):
+        text = _pdftotext(pdf, tmp_path_factory.mktemp("-".join(copy)))
         pages = [
             [line.strip() for line in page.splitlines() if line.strip() and " · Sida " not in line]
             for page in text.split("\f")
@@ -66,27 +75,27 @@ def laid(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Laid]:
             for p in document.paragraphs
             if p.text and (style_name(p).startswith("Heading") or style_name(p) == GUIDANCE_STYLE)
         ]
-        out[tid] = Laid(pages=[p for p in pages if p], held=held)
+        out[copy] = Laid(pages=[p for p in pages if p], held=held)
     return out
 
 
-@pytest.mark.parametrize("template_id", list(PAGES))
-def test_plan_fills_the_expected_number_of_pages(laid: dict[str, Laid], template_id: str) -> None:
-    low, high = PAGES[template_id]
-    assert low <= len(laid[template_id].pages) <= high
+@pytest.mark.parametrize("copy", list(PAGES), ids="-".join)
+def test_plan_fills_the_expected_number_of_pages(laid: dict[Copy, Laid], copy: Copy) -> None:
+    low, high = PAGES[copy]
+    assert low <= len(laid[copy].pages) <= high
 
 
-@pytest.mark.parametrize("template_id", list(PAGES))
+@pytest.mark.parametrize("copy", list(PAGES), ids="-".join)
 def test_no_page_ends_with_a_question_heading_or_its_guidance(
-    laid: dict[str, Laid], template_id: str
+    laid: dict[Copy, Laid], copy: Copy
 ) -> None:
-    for number, page in enumerate(laid[template_id].pages[:-1], start=1):
+    for number, page in enumerate(laid[copy].pages[:-1], start=1):
         last = page[-1]
-        ends_held = [h for h in laid[template_id].held if last in h and len(last) > 3]
+        ends_held = [h for h in laid[copy].held if last in h and len(last) > 3]
         assert not ends_held, f"sida {number} slutar med {last!r} (ur {ends_held[0]!r})"
 
 
-def test_every_answer_reaches_the_pdf(laid: dict[str, Laid]) -> None:
-    text = " ".join(" ".join(page) for page in laid["slutredovisning"].pages)
+def test_every_answer_reaches_the_pdf(laid: dict[Copy, Laid]) -> None:
+    text = " ".join(" ".join(page) for page in laid["slutredovisning", "inlamning"].pages)
     assert "1 grön · 3 gula · 1 röd" in text
     assert text.count("Mål som inte uppnåtts och vad det beror på.") == 1
