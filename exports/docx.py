@@ -15,8 +15,20 @@ Group layouts (from the template): `matrix` puts the group's `columns` side by s
 table (the seed's column headings, list answers as bullets inside the cells) with the other
 questions around it; `rows` gives each instance a two-column table, label | answer, and an
 `each` group inside it one row per item, the item's cell shaded in the colour its answer
-chose. Groups marked `summary` are also gathered into a table at the top. An optional
-question left unanswered is left out, and so is a section with nothing left in it.
+chose, without the questions repeated in every item; a group's `gathered` questions come
+once after its items (seed 004's "Mål som inte uppnåtts och vad det beror på"). Groups marked
+`summary` are also gathered into a table at the top, per insats with its count per colour. An
+optional question left unanswered is left out, and so is a section with nothing left in it.
+
+Page flow (what a principal sees when the plan is printed): every document starts from the
+project's own base, exports/base.docx (exports/base_document.py), whose headings and
+"Vägledning" style keep with the next paragraph and whose body text has orphan control, so a
+question never ends a page without the first lines of its answer. Tables have their column
+widths in the table grid and a fixed layout; header rows repeat on each page; rows do not split
+unless a row is longer than a page could hold. A step holding a matrix is set in landscape.
+
+Two copies (`DocumentVariant`): the working copy ("arbetsexemplar") prints the seed's guiding
+texts, the copy to hand in ("inlamning") leaves them out; the template names its default.
 """
 
 from __future__ import annotations

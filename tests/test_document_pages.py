@@ -23,6 +23,14 @@ from exports.docx import render
 from exports.pdf import to_pdfs
 from tests.docx_reading import open_docx, style_name
 from tests.filled_plans import TEMPLATES, filled_plans
+from tests.test_atgardsplan import (
+    FORBATTRINGAR_1,
+    MAL_1,
+    MAL_2,
+    ORSAKER_1,
+    ORSAKER_2,
+    PROBLEM,
+)
 
 NOW = dt.datetime(2026, 5, 12, 9, 30, tzinfo=dt.UTC)
 # Pages as the seeds' plans fill them (Calibri metrics via Carlito), working copy and copy
@@ -99,3 +107,19 @@ def test_every_answer_reaches_the_pdf(laid: dict[Copy, Laid]) -> None:
     text = " ".join(" ".join(page) for page in laid["slutredovisning", "inlamning"].pages)
     assert "1 grön · 3 gula · 1 röd" in text
     assert text.count("Mål som inte uppnåtts och vad det beror på.") == 1
+
+
+def test_matrix_keeps_long_swedish_compounds_whole(laid: dict[Copy, Laid]) -> None:
+    """Four columns side by side: a word like "förvaltningsledningen" is not cut mid-word."""
+    words = {
+        word.strip(".,()")
+        for text in (*PROBLEM, *ORSAKER_1, *MAL_1, *FORBATTRINGAR_1, *ORSAKER_2, *MAL_2)
+        for word in text.split()
+        if len(word.strip(".,()")) >= 14 and "/" not in word and "-" not in word
+    }
+    assert "förvaltningsledningen" in words
+    for copy in (("atgardsplan", "arbetsexemplar"), ("atgardsplan", "inlamning")):
+        printed = {
+            w.strip(".,()") for page in laid[copy].pages for line in page for w in line.split()
+        }
+        assert words <= printed, sorted(words - printed)
