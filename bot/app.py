@@ -13,7 +13,7 @@ from bot.logging_setup import turn_logger
 from bot.reminders import Reminders, ReminderSettings
 from bot.settings import Settings
 from dialogs.service import Conversation
-from exports.docx import render_document
+from exports.docx import Renderer
 from storage.access import AccessStore
 from storage.db import Database, default_database_url, open_database
 from storage.reminders import ReminderStore
@@ -47,8 +47,9 @@ async def start_runtime(settings: Settings) -> Runtime:
     conversation = Conversation(
         database.store,
         templates,
-        # The texts of Settings.prompts_dir in the document too (a .env may set it).
-        partial(render_document, messages=messages),
+        # An organisation's own layouts when set, and the texts of Settings.prompts_dir in
+        # the document too (a .env may set it).
+        Renderer(settings.layouts_dir, messages),
         messages=messages,
         on_turn=turn_logger(settings),
         after_commit=reminders.after_commit,

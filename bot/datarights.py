@@ -19,15 +19,16 @@ import uuid
 import zipfile
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import and_, delete, insert, select
 
 from dialogs.messages import Messages
 from dialogs.store import SessionStore
 from dialogs.template import Template
-from dialogs.types import Changes, Document, PlanStatus, UserRef
-from exports.docx import document_filename, local_date, render_docx
+from dialogs.types import AnswerRecord, Changes, Document, PlanStatus, UserRef
+from exports.docx import local_date, render_docx
+from exports.filename import document_filename
 from storage.access import members
 from storage.datarights import retention_notices
 from storage.models import plans, users
@@ -35,12 +36,19 @@ from storage.models import plans, users
 DATA_FILE = "planbot-data.json"
 
 
+class StoreWithHistory(SessionStore, Protocol):
+    """A session store that also reads a plan's whole answer history (every version of
+    every answer): what a teacher's data export must hold."""
+
+    async def history(self, plan_id: str) -> list[AnswerRecord]: ...
+
+
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
 async def export_zip(
-    store: SessionStore,
+    store: StoreWithHistory,
     user: UserRef,
     templates: dict[str, Template],
     *,
@@ -78,13 +86,15 @@ async def export_zip(
             ]
             template = templates.get(plan.template_id)
             if template is not None:
-                name = f"{number:02d} {document_filename(template, plan, local_date(now))}"
+                draft = plan.status != PlanStatus.DONE
+                filename = document_filename(template, plan, local_date(now), draft=draft)
+                name = f"{number:02d} {filename}"
                 archive.writestr(
                     name,
                     render_docx(
                         template,
                         plan,
-                        draft=plan.status != PlanStatus.DONE,
+                        draft=draft,
                         now=now,
                         messages=messages,
                     ),

@@ -25,6 +25,9 @@ class Settings(BaseSettings):
     export_dir: Path = Path(".")
     # Plan templates and message texts; the repository's prompts/ unless set.
     prompts_dir: Path | None = None
+    # An organisation's own Word layouts (docxtpl): `<template id>.docx` in this folder is used
+    # for that template, e.g. handlingsplan.docx (docs/layout.md).
+    layouts_dir: Path | None = None
 
     telegram_token: str = ""
     telegram_api_url: str = "https://api.telegram.org/bot"

@@ -19,7 +19,7 @@ from typing import Protocol
 from dialogs import engine
 from dialogs.messages import Messages
 from dialogs.store import SessionStore, VersionConflict
-from dialogs.template import Template
+from dialogs.template import DocumentVariant, Template
 from dialogs.types import Changes, Document, Inbound, Outbound, PlanRecord, PlanSummary, UserRef
 
 log = logging.getLogger(__name__)
@@ -41,8 +41,18 @@ class AfterCommit(Protocol):
 
 
 class DocumentRenderer(Protocol):
+    """Makes the plan's document: the template's default copy unless `variant` says which,
+    a PDF instead of the .docx when `pdf` (raising `DocumentUnavailable` when it cannot)."""
+
     def __call__(
-        self, template: Template, plan: PlanRecord, *, draft: bool, now: dt.datetime
+        self,
+        template: Template,
+        plan: PlanRecord,
+        *,
+        draft: bool,
+        now: dt.datetime,
+        variant: DocumentVariant | None = None,
+        pdf: bool = False,
     ) -> Document: ...
 
 
@@ -63,6 +73,11 @@ def event_of(inbound: Inbound) -> str:
     if inbound.kind.value == "text" and text.startswith("/"):
         return "command:" + text.split(maxsplit=1)[0][:24]
     return str(inbound.kind.value)
+
+
+class DocumentUnavailable(Exception):
+    """A document that cannot be made here (no LibreOffice for a PDF); the message is the
+    Swedish text the teacher reads, saying what to do."""
 
 
 def utc_now() -> dt.datetime:
@@ -165,7 +180,7 @@ class Conversation:
                 if out.export_user_data:
                     outs.append(await self._with_user_data(out, inbound.user))
                 else:
-                    outs.append(await self._with_document(out, result.plans, now))
+                    outs.extend(await self._with_document(out, result.plans, now))
             return outs
         raise RuntimeError(f"could not commit a step for {inbound.user} after retries")
 
@@ -200,14 +215,33 @@ class Conversation:
 
     async def _with_document(
         self, out: Outbound, plans: dict[str, PlanRecord], now: dt.datetime
-    ) -> Outbound:
+    ) -> list[Outbound]:
+        """The .docx in `out`; with `export_pdf`, the PDF after it in a message of its own
+        (or, without LibreOffice, a message saying what to install)."""
         if out.export_plan_id is None:
-            return out
+            return [out]
         plan = plans[out.export_plan_id]
         template = self.templates[plan.template_id]
+        variant = DocumentVariant(out.export_variant) if out.export_variant else None
         # Rendering takes tens of milliseconds: off the event loop, so other teachers'
         # turns go on meanwhile.
         document = await asyncio.to_thread(
-            self.renderer, template, plan, draft=out.export_draft, now=now
+            self.renderer, template, plan, draft=out.export_draft, now=now, variant=variant
         )
-        return out.model_copy(update={"document": document})
+        outs = [out.model_copy(update={"document": document})]
+        if out.export_pdf:
+            try:
+                pdf = await asyncio.to_thread(
+                    self.renderer,
+                    template,
+                    plan,
+                    draft=out.export_draft,
+                    now=now,
+                    variant=variant,
+                    pdf=True,
+                )
+            except DocumentUnavailable as exc:
+                outs.append(Outbound(text=str(exc)))
+            else:
+                outs.append(Outbound(document=pdf))
+        return outs

@@ -54,6 +54,21 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class DocumentVariant(StrEnum):
+    """Which copy of the document: the working copy keeps the seed's guiding texts in grey,
+    the copy to hand in leaves them out."""
+
+    WORKING = "arbetsexemplar"
+    CLEAN = "inlamning"
+
+
+class Passage(Strict):
+    """Text of the seed that only the document prints: a sub-heading and/or a paragraph."""
+
+    title: str | None = None
+    text: str | None = None
+
+
 class Condition(Strict):
     """Ask a question only when another answer (same group instance or above) says so."""
 
@@ -87,6 +102,11 @@ class Question(Strict):
     remind: Remind | None = None
     # CHOICE: a cell colour (hex fill, e.g. "C6EFCE") per choice, for the export's shading.
     colors: dict[str, str] = Field(default_factory=dict)
+    # CHOICE: the word counting answers per choice in the document, one and many
+    # ("1 grön · 3 gula"): choice → [singular, plural].
+    tally: dict[str, tuple[str, str]] = Field(default_factory=dict)
+    # Document only: a sub-heading (and its text) printed before this question.
+    subsection: Passage | None = None
 
     @model_validator(mode="after")
     def _choices_fit_type(self) -> Question:
@@ -100,9 +120,9 @@ class Question(Strict):
             and self.min_length > self.max_length
         ):
             raise ValueError(f"question {self.id!r}: min_length is larger than max_length")
-        unknown = [c for c in self.colors if c not in self.choices]
+        unknown = [c for c in (*self.colors, *self.tally) if c not in self.choices]
         if unknown:
-            raise ValueError(f"question {self.id!r}: colors name choices it lacks: {unknown}")
+            raise ValueError(f"question {self.id!r}: colors/tally name choices it lacks: {unknown}")
         for fill in self.colors.values():
             if not re.fullmatch(r"[0-9A-Fa-f]{6}", fill):
                 raise ValueError(f"question {self.id!r}: colour {fill!r} is not six hex digits")
@@ -136,6 +156,9 @@ class Group(Strict):
     layout: Layout = Layout.SECTIONS
     columns: tuple[str, ...] = ()  # MATRIX: the question ids side by side, in order
     summary: bool = False  # list every instance in a summary table at the top of the document
+    # Document only, for an `each` group: questions printed once after all instances (the
+    # items answered, then what was said), not in every instance ("Mål som inte uppnåtts").
+    gathered: tuple[str, ...] = ()
 
     @model_validator(mode="after")
     def _shape_fits(self) -> Group:
@@ -148,9 +171,9 @@ class Group(Strict):
             raise ValueError(f"group {self.id!r}: name_field {self.name_field!r} is not in items")
         if (self.layout is Layout.MATRIX) != bool(self.columns):
             raise ValueError(f"group {self.id!r}: layout matrix goes with a 'columns' list")
-        missing = [c for c in self.columns if c not in ids]
+        missing = [c for c in (*self.columns, *self.gathered) if c not in ids]
         if missing:
-            raise ValueError(f"group {self.id!r}: columns {missing} are not questions in it")
+            raise ValueError(f"group {self.id!r}: columns/gathered {missing} are not in items")
         return self
 
 
@@ -198,6 +221,10 @@ class Template(Strict):
     unit_field: str | None = None  # question id of skola/enhet, used in the file name
     author_field: str | None = None
     carry: Carry | None = None
+    # Document only: the seed's opening text, printed after the plan's identity.
+    preamble: tuple[Passage, ...] = ()
+    # The copy a teacher gets from /exportera unless they choose the other one.
+    document_variant: DocumentVariant = DocumentVariant.WORKING
     steps: tuple[Step, ...]
 
     @model_validator(mode="after")

@@ -87,6 +87,10 @@ class Outbound(Frozen):
     # Set by the engine for /mina-uppgifter: the service attaches the zip of everything
     # stored about the teacher (Conversation.data_export).
     export_user_data: bool = False
+    # Which copy ("arbetsexemplar" with the seed's guidance, "inlamning" without); None: the
+    # template's default. `export_pdf`: a PDF too, sent after the .docx.
+    export_variant: str | None = None
+    export_pdf: bool = False
     document: Document | None = None
     # True for a message that asks the current question: the channel may treat it specially
     # (e.g. keep only the newest question's keyboard).

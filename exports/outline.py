@@ -11,6 +11,7 @@ here knows about Word.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
@@ -162,11 +163,19 @@ def _heading(frame: Frame, answers: Mapping[str, AnswerValue], messages: Message
     name = one_line(name)
     if group.per is not None:
         return messages("export.instance_of", title=one_line(frame.title), name=name)
+    if _numbered(name, one_line(group.label)):
+        return name  # "Insats 3: Stöd …" as agreed with Skolverket, not "Insats 1: Insats 3: …"
     if name:
         return messages(
             "export.instance_named", label=one_line(group.label), number=frame.number, name=name
         )
     return messages("export.instance", label=one_line(group.label), number=frame.number)
+
+
+def _numbered(name: str, label: str) -> bool:
+    """The teacher wrote the number in the name already: "Insats 3: Stöd …", "3. Stöd …"."""
+    pattern = rf"(?:{re.escape(label)}\s*)?\d+\b" if label else r"\d+\b"
+    return re.match(pattern, name, flags=re.IGNORECASE) is not None
 
 
 def _field(slot: Slot, answers: Mapping[str, AnswerValue], messages: Messages) -> Field:

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 import docx
 from docx.document import Document as WordDocument
 from docx.oxml.ns import qn
-from docx.table import Table, _Cell
+from docx.shared import Twips
+from docx.table import Table, _Cell, _Row
 from docx.text.paragraph import Paragraph
 
 
@@ -90,3 +91,44 @@ def cell_fill(cell: _Cell) -> str | None:
         return None
     fill = shading.get(qn("w:fill"))
     return fill.upper() if fill else None
+
+
+# ----------------------------------------------------------------- page flow and table shape
+
+
+def keeps_with_next(paragraph: Paragraph) -> bool:
+    """Keep-with-next as Word resolves it: set on the paragraph, else on its style chain."""
+    if paragraph.paragraph_format.keep_with_next is not None:
+        return bool(paragraph.paragraph_format.keep_with_next)
+    style = paragraph.style
+    while style is not None:
+        if style.paragraph_format.keep_with_next is not None:
+            return bool(style.paragraph_format.keep_with_next)
+        style = style.base_style
+    return False
+
+
+def is_header_row(row: _Row) -> bool:
+    """The row repeats at the top of every page the table runs over (w:tblHeader)."""
+    properties = row._tr.trPr
+    return properties is not None and properties.find(qn("w:tblHeader")) is not None
+
+
+def cannot_split(row: _Row) -> bool:
+    """The row is kept on one page (w:cantSplit)."""
+    properties = row._tr.trPr
+    return properties is not None and properties.find(qn("w:cantSplit")) is not None
+
+
+def grid_widths_cm(table: Table) -> list[float]:
+    """The column widths in the table grid (w:tblGrid/w:gridCol), in cm, one decimal."""
+    return [round(Twips(int(col.get(qn("w:w")))).cm, 1) for col in table._tbl.tblGrid.gridCol_lst]
+
+
+def fixed_layout(table: Table) -> bool:
+    layout = table._tbl.tblPr.find(qn("w:tblLayout"))
+    return layout is not None and layout.get(qn("w:type")) == "fixed"
+
+
+def style_name(paragraph: Paragraph) -> str:
+    return paragraph.style.name if paragraph.style is not None else ""

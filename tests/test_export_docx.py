@@ -166,10 +166,11 @@ def test_every_answer_stands_under_its_heading_in_seed_order(handlingsplan: Temp
 def test_guidance_is_small_grey_italic(handlingsplan: Template) -> None:
     document = render(handlingsplan, make_plan(ANSWERS))
     guidance = after_heading(document, "Nulägesanalys")[0]
-    run = guidance.runs[0]
-    assert run.italic
-    assert run.font.size == Pt(9)
-    assert run.font.color.rgb == RGBColor(0x6E, 0x6E, 0x6E)
+    assert guidance.style is not None and guidance.style.name == "Vägledning"
+    for font in (guidance.style.font, guidance.runs[0].font):
+        assert font.italic
+        assert font.size == Pt(9)
+        assert font.color.rgb == RGBColor(0x6E, 0x6E, 0x6E)
 
 
 def test_title_names_the_plan_and_identity_table_lists_unit_author_and_date(
@@ -270,9 +271,13 @@ def test_core_properties_name_plan_author_date_and_template(handlingsplan: Templ
     assert props.language == "sv-SE"
 
 
-def test_author_defaults_to_planbot(handlingsplan: Template) -> None:
+def test_author_without_upprattad_av_is_the_unit_not_the_program(
+    handlingsplan: Template,
+) -> None:
     answers = {k: v for k, v in ANSWERS.items() if k != "forfattare"}
-    assert render(handlingsplan, make_plan(answers)).core_properties.author == "planbot"
+    props = render(handlingsplan, make_plan(answers)).core_properties
+    assert props.author == "Ringsjöskolan, Höörs kommun"
+    assert props.last_modified_by == props.author
 
 
 def test_page_is_a4_in_swedish(handlingsplan: Template) -> None:

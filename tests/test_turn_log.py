@@ -53,9 +53,8 @@ def run_console(store: MemoryStore, lines: str, caplog: pytest.LogCaptureFixture
         stdin=io.StringIO(lines),
         stdout=out,
     )
-    with caplog.at_level(logging.INFO, logger="planbot.turn"):
-        with asyncio.Runner() as runner:
-            assert console.run(runner) == 0
+    with caplog.at_level(logging.INFO, logger="planbot.turn"), asyncio.Runner() as runner:
+        assert console.run(runner) == 0
     return out.getvalue()
 
 
