@@ -98,6 +98,10 @@ class Messages:
             except jinja2.TemplateError as exc:
                 line = f" rad {exc.lineno}" if isinstance(exc, jinja2.TemplateSyntaxError) else ""
                 found.append(f"{key}{line}: {exc.message or type(exc).__name__}")
+            except (TypeError, ValueError, AttributeError, KeyError, IndexError):
+                # The text is sound; the sample value is not of the shape it loops over
+                # (e.g. pairs). Only Jinja's own errors say a text is broken.
+                continue
         return found
 
     def __contains__(self, key: str) -> bool:
