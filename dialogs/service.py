@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import random
+import time
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
@@ -39,12 +41,16 @@ class Conversation:
         messages: Messages | None = None,
         clock: Callable[[], dt.datetime] = utc_now,
         max_attempts: int = 10,
+        retry_budget: float = 10.0,
     ) -> None:
         self.store = store
         self.engine = engine.Engine(templates, messages or Messages.load())
         self.renderer = renderer
         self.clock = clock
         self.max_attempts = max_attempts
+        # Version conflicts (another turn of this teacher committed first) are retried with
+        # jittered backoff for this many seconds, however many attempts that takes.
+        self.retry_budget = retry_budget
 
     @property
     def templates(self) -> dict[str, Template]:
@@ -58,7 +64,10 @@ class Conversation:
     ) -> list[Outbound]:
         """Process one inbound message. `before_document` is awaited before a document is
         rendered (Telegram shows "sending a file…" then)."""
-        for _ in range(self.max_attempts):
+        deadline = time.monotonic() + self.retry_budget
+        attempt = 0
+        while True:
+            attempt += 1
             snapshot = await self.store.load(inbound.user, inbound.key)
             now = self.clock()
             if snapshot.key_seen:
@@ -67,6 +76,11 @@ class Conversation:
             try:
                 await self.store.commit(snapshot, result.changes, inbound.key)
             except VersionConflict:
+                if attempt >= self.max_attempts and time.monotonic() >= deadline:
+                    break
+                if attempt > 1:  # the first retry at once, then back off with jitter
+                    pause = min(0.2, 0.002 * 2 ** min(attempt, 7)) * random.uniform(0.5, 1.5)
+                    await asyncio.sleep(min(pause, max(0.0, deadline - time.monotonic())))
                 continue
             outs: list[Outbound] = []
             for out in result.outbounds:

@@ -80,6 +80,7 @@ from dialogs.types import (
 )
 from storage.models import answers, plans, processed_keys, users
 from storage.pragmas import install_sqlite_pragmas
+from storage.retry import reconnecting
 
 T = TypeVar("T")
 
@@ -250,8 +251,12 @@ class SqlStore:
         if self._sqlite is not None:
             snapshot, state = self._sqlite.read(_load, user, key)
         else:
-            async with self._engine.connect() as conn:
-                snapshot, state = await conn.run_sync(_core(_load), user, key)
+
+            async def load() -> tuple[Snapshot, str | None]:
+                async with self._engine.connect() as conn:
+                    return await conn.run_sync(_core(_load), user, key)
+
+            snapshot, state = await reconnecting(load, what="load")
         if snapshot.user.id is not None and state is not None:
             loaded = self._loaded_states
             if len(loaded) >= self.REMEMBERED_STATES:
@@ -267,14 +272,23 @@ class SqlStore:
         if self._sqlite is not None:
             await self._sqlite.write(_commit, snapshot, changes, key, state is not None)
             return
-        async with self._engine.begin() as conn:
-            await conn.run_sync(_core(_commit), snapshot, changes, key, state is not None)
+        write_state = state is not None
+
+        async def commit() -> None:
+            async with self._engine.begin() as conn:
+                await conn.run_sync(_core(_commit), snapshot, changes, key, write_state)
+
+        await reconnecting(commit, what="commit")
 
     async def history(self, plan_id: str) -> list[AnswerRecord]:
         if self._sqlite is not None:
             return self._sqlite.read(_history, plan_id)
-        async with self._engine.connect() as conn:
-            return await conn.run_sync(_core(_history), plan_id)
+
+        async def history() -> list[AnswerRecord]:
+            async with self._engine.connect() as conn:
+                return await conn.run_sync(_core(_history), plan_id)
+
+        return await reconnecting(history, what="history")
 
     async def close(self) -> None:
         if self._sqlite is not None:
