@@ -659,7 +659,10 @@ class TelegramEmulator:
             raise bad_request("secret token contains unallowed characters")
         if _bool(params, "drop_pending_updates"):
             self._pending.clear()
+        before = self.webhook
         self.webhook = _Webhook(url, None if secret is None else str(secret))
+        if before is not None and before.url == url:  # set again (another worker starting)
+            self.webhook.deliveries = before.deliveries
         if self._webhook_task is None or self._webhook_task.done():
             self._webhook_task = asyncio.create_task(self._deliver_webhooks())
         return True
