@@ -172,7 +172,7 @@ class InboxProcessor:
         *,
         max_attempts: int = 3,
         sweep_every: float = 1.0,
-        limit: int = 32,
+        limit: int = 8,
     ) -> None:
         self.inbox = inbox
         self.process = process

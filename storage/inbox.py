@@ -26,8 +26,9 @@ import hashlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-from sqlalchemy import and_, bindparam, func, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import and_, bindparam, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage.models import inbox
@@ -123,26 +124,27 @@ class Inbox:
     async def add(self, item: InboxItem) -> tuple[InboxEntry, bool]:
         """Store `item` (committed when this returns): the row, and whether it is new. A key
         stored before (a platform's retry, the same update at two workers) is not new."""
+        values = {
+            "key": item.key,
+            "platform": item.platform,
+            "update_id": item.update_id,
+            "teacher": item.teacher,
+            "payload": item.payload,
+            "received_at": _now(),
+            "status": PENDING,
+            "attempts": 0,
+        }
+        # One statement, autocommitted: INSERT … ON CONFLICT (key) DO NOTHING RETURNING.
+        dialect = pg_insert if self.shared else sqlite_insert
+        statement = (
+            dialect(inbox).values(values).on_conflict_do_nothing(index_elements=["key"])
+        ).returning(*_COLUMNS)
         async with self._engine.begin() as conn:
-            try:
-                async with conn.begin_nested():
-                    await conn.execute(
-                        insert(inbox).values(
-                            key=item.key,
-                            platform=item.platform,
-                            update_id=item.update_id,
-                            teacher=item.teacher,
-                            payload=item.payload,
-                            received_at=_now(),
-                            status=PENDING,
-                            attempts=0,
-                        )
-                    )
-                new = True
-            except IntegrityError:
-                new = False
+            row = (await conn.execute(statement)).first()
+            if row is not None:
+                return _entry(tuple(row)), True
             row = (await conn.execute(_BY_KEY, {"key": item.key})).one()
-        return _entry(tuple(row)), new
+        return _entry(tuple(row)), False
 
     async def pending(self, teacher: str, limit: int = 100) -> list[InboxEntry]:
         """The teacher's pending rows, oldest first."""

@@ -7,7 +7,6 @@ had to refuse a call of the bot's.
 from __future__ import annotations
 
 import asyncio
-
 import copy
 import io
 from typing import TYPE_CHECKING

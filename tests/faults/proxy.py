@@ -7,6 +7,7 @@ the platform then retries."""
 from __future__ import annotations
 
 import itertools
+from collections import Counter
 
 import aiohttp
 from aiohttp import web
@@ -20,6 +21,7 @@ class RoundRobinProxy:
         self._client: aiohttp.ClientSession | None = None
         self.port = 0
         self.forwarded: list[tuple[str, int]] = []  # (backend, status)
+        self.errors: Counter[str] = Counter()  # why a request got a 502
 
     @property
     def url(self) -> str:
@@ -33,7 +35,12 @@ class RoundRobinProxy:
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
         self.port = self._runner.addresses[0][1]
-        self._client = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
+        # A connection per request (no keep-alive to the workers): a killed worker then shows
+        # as a refused connection, skipped for the next worker, not as a stale socket.
+        self._client = aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(total=10),
+            connector=aiohttp.TCPConnector(force_close=True),
+        )
 
     async def close(self) -> None:
         if self._client is not None:
@@ -62,7 +69,8 @@ class RoundRobinProxy:
                     )
             except aiohttp.ClientConnectorError:
                 continue  # nothing sent: the next worker may take it
-            except (aiohttp.ClientError, TimeoutError):
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                self.errors[type(exc).__name__] += 1
                 self.forwarded.append((backend, 502))
                 return web.Response(status=502)  # the worker died with the request
         return web.Response(status=502)

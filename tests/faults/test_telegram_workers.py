@@ -102,7 +102,7 @@ async def test_webhook_workers_killed_at_random_lose_and_repeat_nothing(
         f"parked {report.parked} ({time.monotonic() - began:.1f} s)"
     )
     assert len(acked) == len(sent), Counter(status for _, _, status in hook.deliveries)
-    assert kills >= 3
+    assert kills >= 2
     assert (report.lost, report.twice, report.out_of_order, report.parked) == (0, 0, 0, 0)
     assert report.planned == TEACHERS  # every plan's planning part completed
 

@@ -103,13 +103,13 @@ async def listening(port: int) -> bool:
 
 
 async def chaos(workers: list[Worker], stop: asyncio.Event, seed: int) -> int:
-    """SIGKILL a random serving worker at random moments (0.4–1.5 s apart) and start it again
+    """SIGKILL a random serving worker at random moments (0.2–1.0 s apart) and start it again
     at once, leaving at least one other worker serving; the number of kills."""
     rng = random.Random(seed)
     kills = 0
     while not stop.is_set():
         try:
-            await asyncio.wait_for(stop.wait(), rng.uniform(0.4, 1.5))
+            await asyncio.wait_for(stop.wait(), rng.uniform(0.2, 1.0))
             break
         except TimeoutError:
             pass
