@@ -32,6 +32,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage.models import inbox
+from storage.retry import is_transient, reconnecting
 
 PENDING, DONE, PARKED = "pending", "done", "parked"
 # Advisory lock namespace of the inbox (two-int form: this, then the teacher's hash).
@@ -122,6 +123,9 @@ class Inbox:
         self.shared = engine.dialect.name == "postgresql"  # several workers may share it
 
     async def add(self, item: InboxItem) -> tuple[InboxEntry, bool]:
+        return await reconnecting(lambda: self._add(item), what="inbox")
+
+    async def _add(self, item: InboxItem) -> tuple[InboxEntry, bool]:
         """Store `item` (committed when this returns): the row, and whether it is new. A key
         stored before (a platform's retry, the same update at two workers) is not new."""
         values = {
@@ -148,17 +152,25 @@ class Inbox:
 
     async def pending(self, teacher: str, limit: int = 100) -> list[InboxEntry]:
         """The teacher's pending rows, oldest first."""
-        async with self._engine.connect() as conn:
-            rows = await conn.execute(_PENDING_OF, {"teacher": teacher, "limit": limit})
-            return [_entry(tuple(r)) for r in rows]
+
+        async def read() -> list[InboxEntry]:
+            async with self._engine.connect() as conn:
+                rows = await conn.execute(_PENDING_OF, {"teacher": teacher, "limit": limit})
+                return [_entry(tuple(r)) for r in rows]
+
+        return await reconnecting(read, what="inbox")
 
     async def pending_teachers(self, older_than: float = 0.0, limit: int = 1000) -> list[str]:
         """Teachers with pending rows received at least `older_than` seconds ago, the one
         waiting longest first."""
         before = _now() - dt.timedelta(seconds=older_than)
-        async with self._engine.connect() as conn:
-            rows = await conn.execute(_PENDING_TEACHERS, {"before": before, "limit": limit})
-            return [str(r[0]) for r in rows]
+
+        async def read() -> list[str]:
+            async with self._engine.connect() as conn:
+                rows = await conn.execute(_PENDING_TEACHERS, {"before": before, "limit": limit})
+                return [str(r[0]) for r in rows]
+
+        return await reconnecting(read, what="inbox")
 
     async def get(self, key: str) -> InboxEntry | None:
         async with self._engine.connect() as conn:
@@ -173,15 +185,24 @@ class Inbox:
 
     async def failed(self, entry_id: int, error: str) -> int:
         """Count a failed attempt; the attempts so far."""
-        async with self._engine.begin() as conn:
-            got = (await conn.execute(_FAILED, {"b_id": entry_id, "error": error[:2000]})).first()
-        return int(got[0]) if got is not None else 0
+
+        async def count() -> int:
+            async with self._engine.begin() as conn:
+                params = {"b_id": entry_id, "error": error[:2000]}
+                got = (await conn.execute(_FAILED, params)).first()
+            return int(got[0]) if got is not None else 0
+
+        return await reconnecting(count, what="inbox")
 
     async def _finish(self, entry_id: int, status: str, error: str | None) -> None:
-        async with self._engine.begin() as conn:
-            await conn.execute(
-                _FINISH, {"b_id": entry_id, "status": status, "at": _now(), "error": error}
-            )
+
+        async def finish() -> None:
+            async with self._engine.begin() as conn:
+                await conn.execute(
+                    _FINISH, {"b_id": entry_id, "status": status, "at": _now(), "error": error}
+                )
+
+        await reconnecting(finish, what="inbox")
 
     @contextlib.asynccontextmanager
     async def teacher_lock(self, teacher: str, wait: float = 0.0) -> AsyncIterator[bool]:
@@ -191,23 +212,38 @@ class Inbox:
             yield True
             return
         lock = _lock_id(teacher)
-        async with self._engine.connect() as conn:
-            raw = await conn.get_raw_connection()
-            driver = raw.driver_connection
-            assert driver is not None
-            deadline = asyncio.get_running_loop().time() + wait
-            while True:
-                got = bool(
-                    await driver.fetchval("SELECT pg_try_advisory_lock($1, $2)", _LOCK_SPACE, lock)
-                )
-                if got or asyncio.get_running_loop().time() >= deadline:
-                    break
-                await asyncio.sleep(0.02)
+        for attempt in range(5):  # a pooled connection that died with the server: next one
+            conn = await self._engine.connect()
             try:
-                yield got
-            finally:
-                if got:
-                    with contextlib.suppress(Exception):
+                raw = await conn.get_raw_connection()
+                driver = raw.driver_connection
+                assert driver is not None
+                deadline = asyncio.get_running_loop().time() + wait
+                while True:
+                    got = bool(
                         await driver.fetchval(
-                            "SELECT pg_advisory_unlock($1, $2)", _LOCK_SPACE, lock
+                            "SELECT pg_try_advisory_lock($1, $2)", _LOCK_SPACE, lock
                         )
+                    )
+                    if got or asyncio.get_running_loop().time() >= deadline:
+                        break
+                    await asyncio.sleep(0.02)
+            except Exception as exc:
+                if is_transient(exc):
+                    await conn.invalidate()
+                await conn.close()
+                if is_transient(exc) and attempt < 4:
+                    continue
+                raise
+            break
+        try:
+            yield got
+        finally:
+            try:
+                if got:
+                    await driver.fetchval("SELECT pg_advisory_unlock($1, $2)", _LOCK_SPACE, lock)
+            except Exception as exc:  # the lock went with the connection
+                if is_transient(exc):
+                    await conn.invalidate()
+            finally:
+                await conn.close()

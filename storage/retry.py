@@ -22,6 +22,10 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
+# Retries made at once, before backing off: after a restart every pooled connection is dead,
+# and each is found out by one failed call.
+QUICK_RETRIES = 8
+
 try:  # asyncpg is installed with the project, but keep SQLite-only setups importable
     import asyncpg
 
@@ -75,12 +79,16 @@ async def reconnecting(
     loop = asyncio.get_running_loop()
     deadline = loop.time() + budget
     delay = 0.02
+    attempt = 0
     while True:
+        attempt += 1
         try:
             return await call()
         except Exception as exc:
             if not is_transient(exc) or loop.time() + delay > deadline:
                 raise
             log.info("%s: connection lost (%s); trying again", what, type(exc).__name__)
+        if attempt <= QUICK_RETRIES:
+            continue  # each pooled connection that died with the server fails once
         await asyncio.sleep(delay * random.uniform(0.5, 1.5))
         delay = min(delay * 2, 0.5)
