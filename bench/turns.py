@@ -39,6 +39,7 @@ import asyncio
 import cProfile
 import datetime as dt
 import io
+import json
 import os
 import pstats
 import statistics
@@ -442,6 +443,7 @@ async def bare_asyncpg(teachers: int, turns: int, inflight: int) -> Figures:
                     state, version = await db.fetchrow(
                         "SELECT state::text, version FROM t_users WHERE id = $1", user
                     )
+                    assert json.loads(state)["cursor"]  # the state is read and decoded
                     path = f"q{k // teachers}"
                     value = f'{{"text": "{ANSWERS[(k // teachers) % len(ANSWERS)][:40]}"}}'
                     done = await db.fetchval(
@@ -475,7 +477,8 @@ def summary(rows: list[tuple[str, Figures]], inflight: int) -> None:
         n = len(f.latencies)
         print(
             f"  {label:<28} {f.teachers:>8,} {n:>7,} {n / f.answer_seconds:>8.0f} "
-            f"{percentile(f.latencies, 0.5) * 1000:>7.2f} {percentile(f.latencies, 0.99) * 1000:>7.2f}"
+            f"{percentile(f.latencies, 0.5) * 1000:>7.2f} "
+            f"{percentile(f.latencies, 0.99) * 1000:>7.2f}"
         )
     sys.stdout.flush()
 

@@ -95,8 +95,8 @@ async def test_http_workers_killed_at_random_lose_and_repeat_nothing(
     print(
         f"\nslack http, 3 workers: {sent} events, {len(acked)} acknowledged, {kills} SIGKILLs, "
         f"{retried} retries (X-Slack-Retry-Num) after {dict(failures)}; lost {report.lost}, "
-        f"processed twice {report.twice}, out of order {report.out_of_order}, parked {report.parked} "
-        f"({time.monotonic() - began:.1f} s)"
+        f"processed twice {report.twice}, out of order {report.out_of_order}, "
+        f"parked {report.parked} ({time.monotonic() - began:.1f} s)"
     )
     assert unacked == [] and len(acked) == sent
     assert kills >= 2
