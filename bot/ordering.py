@@ -135,18 +135,17 @@ class OrderedUpdateProcessor(BaseUpdateProcessor):
         super().__init__(max_concurrent_updates)
         self._serializer: KeyedSerializer | None = None
 
-    async def process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        # Take the place in the user's line before anything can await, then run.
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        # PTB's `process_update` takes a slot of the (large) semaphore without waiting and
+        # calls this at once, so updates join their user's line in the order PTB hands
+        # them over.
         if self._serializer is None:
             self._serializer = KeyedSerializer(limit=0)
 
         async def work() -> None:
-            await super(OrderedUpdateProcessor, self).process_update(update, coroutine)
+            await coroutine
 
         await self._serializer.run(update_key(update), work)
-
-    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        await coroutine
 
     async def initialize(self) -> None:
         if self._serializer is None:
@@ -253,7 +252,7 @@ class InboxProcessor:
     def _backoff(self, teacher: str, base: float = 0.1, cap: float = 5.0) -> float:
         n = self._delays.get(teacher, 0)
         self._delays[teacher] = n + 1
-        return min(cap, base * 2**n) * random.uniform(0.5, 1.5)
+        return float(min(cap, base * 2**n) * random.uniform(0.5, 1.5))
 
     async def _drain(self, teacher: str) -> None:
         self._queued.discard(teacher)

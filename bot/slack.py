@@ -26,7 +26,7 @@ import re
 import signal
 import sys
 from collections import OrderedDict
-from collections.abc import Coroutine, Iterable
+from collections.abc import Coroutine, Iterable, Sequence
 from contextvars import ContextVar
 from typing import Any
 from urllib.parse import parse_qs
@@ -422,7 +422,9 @@ class SlackAdapter:
     async def _process(self, entry: InboxEntry) -> None:
         stored = json.loads(entry.payload)
         mode = str(stored.get("mode", "http"))
-        headers = {"content-type": [str(stored.get("content_type", "application/json"))]}
+        headers: dict[str, str | Sequence[str]] = {
+            "content-type": [str(stored.get("content_type", "application/json"))]
+        }
         request = AsyncBoltRequest(body=stored["body"], headers=headers, mode=mode)
         failures: list[BaseException] = []
         token = _FAILURES.set(failures)
@@ -629,7 +631,7 @@ class InboxSocketModeHandler(AsyncSocketModeHandler):
         super().__init__(adapter.app, app_token)
         self.adapter = adapter
 
-    async def handle(self, client: AsyncBaseSocketModeClient, req: SocketModeRequest) -> None:  # type: ignore[override]
+    async def handle(self, client: AsyncBaseSocketModeClient, req: SocketModeRequest) -> None:
         item = socket_item(req)
         if item is None:
             await super().handle(client, req)  # type: ignore[arg-type]

@@ -25,6 +25,7 @@ import datetime as dt
 import hashlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import and_, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -216,7 +217,7 @@ class Inbox:
             conn = await self._engine.connect()
             try:
                 raw = await conn.get_raw_connection()
-                driver = raw.driver_connection
+                driver: Any = raw.driver_connection
                 assert driver is not None
                 deadline = asyncio.get_running_loop().time() + wait
                 while True:

@@ -926,7 +926,7 @@ class _PgTurns:
     async def commit(
         self, snapshot: Snapshot, changes: Changes, key: str, state: str | None
     ) -> None:
-        import asyncpg
+        import asyncpg  # type: ignore[import-untyped]
 
         _strangers(snapshot, changes)
         user = snapshot.user

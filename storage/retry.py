@@ -27,7 +27,7 @@ T = TypeVar("T")
 QUICK_RETRIES = 8
 
 try:  # asyncpg is installed with the project, but keep SQLite-only setups importable
-    import asyncpg
+    import asyncpg  # type: ignore[import-untyped]
 
     _ASYNCPG: tuple[type[BaseException], ...] = (
         asyncpg.PostgresConnectionError,
