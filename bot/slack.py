@@ -50,7 +50,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.app import Runtime, start_runtime
 from bot.ordering import InboxProcessor
 from bot.settings import Settings
-from bot.textsplit import split_text
+from bot.textsplit import fit_text
 from dialogs.messages import Messages
 from dialogs.types import Inbound, InboundKind, Outbound, PlanSummary, UserRef
 from storage.inbox import InboxEntry, InboxItem
@@ -61,10 +61,9 @@ EVENTS_PATH = "/slack/events"
 SLASH_COMMAND = "/handlingsplan"
 
 # Slack's limits (Block Kit reference): a section's text, blocks per message / Home view,
-# elements per actions block, a button's text. Text is split below the limit because escaping
-# (& → &amp;) makes it longer.
+# elements per actions block, a button's text. Escaping (& → &amp;) makes text longer; the
+# escaped text is what must fit (bot/textsplit.py `fit_text`).
 SECTION_LIMIT = 3000
-SPLIT_AT = 2800
 MESSAGE_BLOCKS = 50
 HOME_BLOCKS = 100
 ACTIONS_ELEMENTS = 25
@@ -105,17 +104,7 @@ def from_slack_text(text: str) -> str:
 
 def _chunks(text: str) -> list[str]:
     """Escaped pieces of `text`, each within SECTION_LIMIT."""
-    out: list[str] = []
-    limit = SPLIT_AT
-    pending = [p for p in split_text(text, limit) if p.strip()]
-    while pending:
-        piece = pending.pop(0)
-        escaped = escape_mrkdwn(piece)
-        if len(escaped) <= SECTION_LIMIT:
-            out.append(escaped)
-        else:  # full of & < >: split the plain text smaller
-            pending[:0] = split_text(piece, max(1, len(piece) // 2))
-    return out
+    return fit_text(text, SECTION_LIMIT, render=escape_mrkdwn)
 
 
 def _short(text: str, limit: int) -> str:

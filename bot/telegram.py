@@ -68,7 +68,7 @@ from telegram.warnings import PTBDeprecationWarning
 from bot.app import Runtime, start_runtime
 from bot.ordering import InboxProcessor, OrderedUpdateProcessor
 from bot.settings import Settings
-from bot.textsplit import split_text
+from bot.textsplit import fit_text
 from dialogs.messages import Messages
 from dialogs.service import Conversation
 from dialogs.types import Choice, Inbound, InboundKind, Outbound, UserRef
@@ -152,15 +152,9 @@ def escape(text: str) -> str:
 
 
 def _fitting(plain: str, wrap: Callable[[str], str], limit: int) -> list[str]:
-    """Split plain text at paragraph, line, then word boundaries so that every piece, once
-    escaped and wrapped in its tags, is at most `limit` long."""
-    size = limit
-    while True:
-        pieces = [p for p in split_text(plain, size) if p.strip()]
-        rendered = [wrap(p) for p in pieces]
-        if all(telegram_length(r) <= limit for r in rendered):
-            return rendered
-        size = max(1, size * 3 // 4)
+    """Plain text split at paragraph, line, then word boundaries so that every piece, once
+    escaped and wrapped in its tags, is at most `limit` long (as Telegram counts)."""
+    return fit_text(plain, limit, render=wrap, measure=telegram_length)
 
 
 def keyboard(choices: Sequence[Choice]) -> InlineKeyboardMarkup | None:
