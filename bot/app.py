@@ -26,6 +26,14 @@ class Runtime:
 async def start_runtime(settings: Settings) -> Runtime:
     templates = load_templates(settings.prompts_dir or PROMPTS_DIR, settings.language)
     messages = Messages.load(settings.language, (settings.prompts_dir or PROMPTS_DIR) / "messages")
-    database = await open_database(settings.database_url or default_database_url())
-    conversation = Conversation(database.store, templates, render_document, messages=messages)
+    database = await open_database(
+        settings.database_url or default_database_url(), pool_size=settings.db_pool_size
+    )
+    conversation = Conversation(
+        database.store,
+        templates,
+        render_document,
+        messages=messages,
+        retry_budget=settings.conflict_retry_seconds,
+    )
     return Runtime(settings, database, conversation)

@@ -267,7 +267,14 @@ class SlackAdapter:
             if settings.slack_signing_secret
             else None
         )
-        self.processor = InboxProcessor(runtime.database.inbox, self._process, self._notify)
+        self.processor = InboxProcessor(
+            runtime.database.inbox,
+            self._process,
+            self._notify,
+            max_attempts=settings.inbox_attempts,
+            sweep_every=settings.inbox_sweep_seconds,
+            limit=settings.inbox_concurrency,
+        )
         self._dms: dict[str, str] = {}
         self._home_users: set[str] = set()
         self._pressed = _Seen()

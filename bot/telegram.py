@@ -480,7 +480,14 @@ class TelegramService:
         runtime = self.channel.runtime
         assert runtime is not None
         self.channel.from_inbox = True
-        self.processor = InboxProcessor(runtime.database.inbox, self._process, self._notify)
+        self.processor = InboxProcessor(
+            runtime.database.inbox,
+            self._process,
+            self._notify,
+            max_attempts=self.settings.inbox_attempts,
+            sweep_every=self.settings.inbox_sweep_seconds,
+            limit=self.settings.inbox_concurrency,
+        )
         self.processor.start()  # first, what a dead worker left; then a sweep every second
         if webhook_url:
             self._site = await self._serve_webhook(listen, port, webhook_url, secret)

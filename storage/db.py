@@ -94,20 +94,20 @@ async def downgrade(engine: AsyncEngine, revision: str = "base") -> None:
 
 
 # PostgreSQL pool: a turn holds one connection for its load and one for its commit, and the
-# inbox holds one per teacher being processed (the advisory lock), so with the inbox's 32
+# inbox holds one per teacher being processed (the advisory lock), so with the inbox's 8
 # teachers at once the pool must be larger than SQLAlchemy's default 5 + 10.
 PG_POOL_SIZE = 20
-PG_MAX_OVERFLOW = 60
 
 
-def create_engine(url: str) -> AsyncEngine:
-    """The async engine for `url` (normalised), with the SQLite PRAGMAs installed."""
+def create_engine(url: str, *, pool_size: int = PG_POOL_SIZE) -> AsyncEngine:
+    """The async engine for `url` (normalised), with the SQLite PRAGMAs installed; on
+    PostgreSQL a pool of `pool_size` connections (and up to three times as many at a peak)."""
     normalized = normalize_url(url)
     if normalized.startswith("postgresql"):
         engine = create_async_engine(
             normalized,
-            pool_size=PG_POOL_SIZE,
-            max_overflow=PG_MAX_OVERFLOW,
+            pool_size=pool_size,
+            max_overflow=2 * pool_size,
             pool_timeout=10,
             # asyncpg prepares each statement once per connection and keeps it (the turn's
             # statements are a fixed handful); SQLAlchemy's own cache of the prepared ones:
@@ -143,9 +143,9 @@ class Database:
         await self.close()
 
 
-async def open_database(url: str) -> Database:
+async def open_database(url: str, *, pool_size: int = PG_POOL_SIZE) -> Database:
     """Connect to `url`, bring the schema to the newest revision, and return the Database."""
-    engine = create_engine(url)
+    engine = create_engine(url, pool_size=pool_size)
     try:
         await upgrade(engine)
     except BaseException:
