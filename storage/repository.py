@@ -244,7 +244,11 @@ class SqlStore:
         # because a caller may have changed the snapshot's dict in place; the version pins
         # the row's content. Bounded: a load that is never committed is forgotten later.
         self._loaded_states: dict[tuple[int, int], str] = {}
-        self._pg = _PgTurns(engine) if engine.dialect.name == "postgresql" else None
+        self._pg = (
+            _PgTurns(engine, engine.pool.size() if hasattr(engine.pool, "size") else 10)
+            if engine.dialect.name == "postgresql"
+            else None
+        )
         if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
             self._sqlite = _SqliteRunner(engine)
 
@@ -305,6 +309,8 @@ class SqlStore:
     async def close(self) -> None:
         if self._sqlite is not None:
             await asyncio.to_thread(self._sqlite.close)
+        if self._pg is not None:
+            await self._pg.close()
 
 
 # ============================================================================= one turn
@@ -877,23 +883,44 @@ def _pg_time(text: str) -> dt.datetime:
 
 
 class _PgTurns:
-    """The load and the usual commit on asyncpg, on connections of the engine's pool."""
+    """The load and the usual commit on asyncpg, on a pool of its own: no SQLAlchemy pool
+    checkout (a greenlet switch each way) and no reset query when a connection goes back
+    (nothing of a turn outlives its one autocommitted statement). The pool replaces a
+    connection the server closed when it is next taken."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
+    def __init__(self, engine: AsyncEngine, size: int) -> None:
+        self._dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        self._size = size
+        self._pool: Any = None
+        self._opening = asyncio.Lock()
+
+    async def _open(self) -> Any:
+        import asyncpg  # type: ignore[import-untyped]
+
+        async def no_reset(conn: Any) -> None:
+            return None
+
+        async with self._opening:
+            if self._pool is None:
+                self._pool = await asyncpg.create_pool(
+                    self._dsn,
+                    min_size=1,
+                    max_size=self._size,
+                    reset=no_reset,
+                    statement_cache_size=256,
+                )
+        return self._pool
 
     @contextlib.asynccontextmanager
     async def _driver(self) -> Any:
-        async with self._engine.connect() as conn:
-            raw = await conn.get_raw_connection()
-            try:
-                yield raw.driver_connection
-            except Exception as exc:
-                from storage.retry import is_transient
+        pool = self._pool or await self._open()
+        async with pool.acquire() as db:
+            yield db
 
-                if is_transient(exc):  # a dead connection must not go back to the pool
-                    await conn.invalidate()
-                raise
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
 
     async def load(self, user: UserRef, key: str) -> tuple[Snapshot, str | None]:
         async with self._driver() as db:
@@ -926,7 +953,7 @@ class _PgTurns:
     async def commit(
         self, snapshot: Snapshot, changes: Changes, key: str, state: str | None
     ) -> None:
-        import asyncpg  # type: ignore[import-untyped]
+        import asyncpg
 
         _strangers(snapshot, changes)
         user = snapshot.user
