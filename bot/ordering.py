@@ -18,7 +18,9 @@ Both chat channels use this, written once:
 
 Failures: a database that cannot be reached is not the update's fault — the teacher is told
 once ("we will answer when the database is back", `notify(entry, "db_down")`) and the row is
-tried again with backoff, however long it takes. Any other error counts an attempt; after
+tried again with backoff, however long it takes. An update that cannot even be stored is not
+acknowledged (the platform sends it again) and the teacher is told once too
+(`"db_down_unsaved"`). Any other error counts an attempt; after
 `max_attempts` the row is parked with a log line and the teacher is told
 (`notify(entry, "parked")`), and the teacher's later updates go on.
 """
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 import random
 from collections import deque
@@ -156,6 +159,19 @@ class OrderedUpdateProcessor(BaseUpdateProcessor):
             await self._serializer.drain()
 
 
+def _unstored(item: InboxItem) -> InboxEntry:
+    return InboxEntry(
+        id=0,
+        key=item.key,
+        platform=item.platform,
+        teacher=item.teacher,
+        payload=item.payload,
+        attempts=0,
+        status=PENDING,
+        received_at=dt.datetime.now(dt.UTC),
+    )
+
+
 Process = Callable[[InboxEntry], Awaitable[None]]
 Notify = Callable[[InboxEntry, str], Awaitable[None]]
 
@@ -178,6 +194,7 @@ class InboxProcessor:
         self.notify = notify
         self.max_attempts = max_attempts
         self.sweep_every = sweep_every
+        self.keep_days = 7  # processed rows are kept this long (platform retries, audits)
         self._serializer = KeyedSerializer(limit)
         self._queued: set[str] = set()
         self._delays: dict[str, int] = {}  # teacher → consecutive retries (backoff)
@@ -188,7 +205,15 @@ class InboxProcessor:
     async def accept(self, item: InboxItem) -> bool:
         """Store `item`; when this returns, the update may be acknowledged. True if it was
         new. Raises when the database cannot store it: then do not acknowledge."""
-        entry, new = await self.inbox.add(item)
+        try:
+            entry, new = await self.inbox.add(item)
+        except Exception as exc:
+            if is_transient(exc) and item.teacher not in self._told_down:
+                # Not stored, so not acknowledged: the platform sends it again later. The
+                # teacher hears once why there is no answer yet.
+                self._told_down.add(item.teacher)
+                await self._tell(_unstored(item), "db_down_unsaved")
+            raise
         if entry.status == PENDING:
             self.kick(entry.teacher)
         return new
@@ -228,12 +253,16 @@ class InboxProcessor:
 
     async def _sweep_forever(self) -> None:
         first = True
+        sweeps = 0
         while True:
             try:
                 older = 0.0 if first else self.sweep_every
                 for teacher in await self.inbox.pending_teachers(older_than=older):
                     self.kick(teacher)
                 first = False
+                sweeps += 1
+                if sweeps % 3600 == 1:  # about hourly: forget what was done long ago
+                    await self.inbox.forget_done(days=self.keep_days)
             except Exception as exc:  # the database is away: try again next round
                 log.warning("inbox sweep failed: %s", exc)
             await asyncio.sleep(self.sweep_every)

@@ -27,7 +27,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, select, update
+from sqlalchemy import and_, bindparam, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -194,6 +194,20 @@ class Inbox:
             return int(got[0]) if got is not None else 0
 
         return await reconnecting(count, what="inbox")
+
+    async def forget_done(self, days: float) -> int:
+        """Delete processed rows older than `days`; parked rows stay for a person to look at.
+        The number deleted."""
+        before = _now() - dt.timedelta(days=days)
+
+        async def forget() -> int:
+            async with self._engine.begin() as conn:
+                result = await conn.execute(
+                    delete(inbox).where(inbox.c.status == DONE, inbox.c.finished_at < before)
+                )
+                return int(result.rowcount)
+
+        return await reconnecting(forget, what="inbox")
 
     async def _finish(self, entry_id: int, status: str, error: str | None) -> None:
 

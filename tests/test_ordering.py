@@ -13,7 +13,7 @@ import pytest
 
 from bot.ordering import InboxProcessor, KeyedSerializer
 from storage.db import Database, open_database
-from storage.inbox import DONE, PARKED, PENDING, InboxEntry, InboxItem
+from storage.inbox import DONE, PARKED, PENDING, Inbox, InboxEntry, InboxItem
 
 
 @pytest.fixture
@@ -156,3 +156,43 @@ async def test_rows_a_dead_worker_left_are_processed_at_start_in_each_teachers_o
     assert await database.inbox.pending_teachers() == []
     row = await database.inbox.get("test:5")
     assert row is not None and row.status == DONE != PENDING
+
+
+async def test_an_update_that_cannot_be_stored_is_refused_and_the_teacher_told_once(
+    database: Database,
+) -> None:
+    class Away(Inbox):
+        async def add(self, item: InboxItem) -> tuple[InboxEntry, bool]:
+            raise ConnectionRefusedError("database is down")
+
+    told: list[tuple[str, str]] = []
+
+    async def process(entry: InboxEntry) -> None:
+        raise AssertionError("nothing stored, nothing to process")
+
+    async def notify(entry: InboxEntry, what: str) -> None:
+        told.append((entry.teacher, what))
+
+    processor = InboxProcessor(Away(database.engine), process, notify)
+    for n in range(3):  # the platform sends it again; the teacher writes more meanwhile
+        with pytest.raises(ConnectionRefusedError):
+            await processor.accept(item(n))
+    await processor.close()
+    assert told == [("t:1", "db_down_unsaved")]
+
+
+async def test_done_rows_are_forgotten_after_a_while_and_parked_rows_kept(
+    database: Database,
+) -> None:
+    inbox = database.inbox
+    for n in range(3):
+        await inbox.add(item(n))
+    first, second, _ = await inbox.pending("t:1")
+    await inbox.done(first.id)
+    await inbox.park(second.id, "ValueError: unreadable")
+    assert await inbox.forget_done(days=1) == 0  # done just now: kept
+    assert await inbox.forget_done(days=-1) == 1  # "older than tomorrow": the done one
+    assert await inbox.get("test:0") is None
+    parked = await inbox.get("test:1")
+    assert parked is not None and parked.status == PARKED
+    assert [e.key for e in await inbox.pending("t:1")] == ["test:2"]
