@@ -70,7 +70,7 @@ async def test_http_workers_killed_at_random_lose_and_repeat_nothing(
                     retried += len(outcomes) - 1
                     failures.update(outcomes[:-1] if delivery.status == 200 else outcomes)
                     (acked if delivery.status == 200 else unacked).append(delivery.event_id)
-                    await asyncio.sleep(random.uniform(0.0, 0.05))
+                    await asyncio.sleep(random.uniform(0.1, 0.4))
 
             await asyncio.gather(*(converse(t) for t in teachers))
             stop.set()

@@ -71,7 +71,7 @@ async def test_webhook_workers_killed_at_random_lose_and_repeat_nothing(
                 for t in range(TEACHERS):
                     text = "/start" if step == 0 else ANSWERS[step - 1]
                     sent.append(tg.send_text(1000 + t, text)["update_id"])
-                    await asyncio.sleep(0.004)
+                    await asyncio.sleep(0.02)
             deadline = time.monotonic() + 40
             while tg.pending_updates and time.monotonic() < deadline:
                 await asyncio.sleep(0.1)
