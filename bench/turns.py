@@ -26,7 +26,9 @@ teachers each gives 2 answers. The figures printed per N:
 
 Default database: a fresh SQLite file in a temporary directory. `--db postgres` creates a
 fresh database on postgresql://postgres@127.0.0.1:5432 (named planbot_bench_<pid>) and drops it
-afterwards. `--inflight K` runs K consecutive turns (of K different teachers) at once, to
+afterwards, then runs a bare asyncpg loop (the floor: what a durable turn costs without the
+bot); `--db all` runs SQLite, PostgreSQL and the bare loop in one process run and prints them
+side by side. `--inflight K` runs K consecutive turns (of K different teachers) at once, to
 see what the SQLite writer's group commit buys; the default, 1, is the strict one-after-another
 measurement above. `--profile` runs cProfile over the answer turns of the largest N and prints the
 functions with the most cumulative and own time.
