@@ -20,8 +20,8 @@ Failures: a database that cannot be reached is not the update's fault — the te
 once ("we will answer when the database is back", `notify(entry, "db_down")`) and the row is
 tried again with backoff, however long it takes. An update that cannot even be stored is not
 acknowledged (the platform sends it again) and the teacher is told once too
-(`"db_down_unsaved"`). Any other error counts an attempt; after
-`max_attempts` the row is parked with a log line and the teacher is told
+(`"db_down_unsaved"`). Any other error, or an update still running after `process_timeout`,
+counts an attempt; after `max_attempts` the row is parked with a log line and the teacher is told
 (`notify(entry, "parked")`), and the teacher's later updates go on.
 """
 
@@ -188,12 +188,14 @@ class InboxProcessor:
         max_attempts: int = 3,
         sweep_every: float = 1.0,
         limit: int = 8,
+        process_timeout: float = 120.0,
     ) -> None:
         self.inbox = inbox
         self.process = process
         self.notify = notify
         self.max_attempts = max_attempts
         self.sweep_every = sweep_every
+        self.process_timeout = process_timeout  # an update still running then is stuck
         self.keep_days = 7  # processed rows are kept this long (platform retries, audits)
         self._serializer = KeyedSerializer(limit)
         self._queued: set[str] = set()
@@ -311,10 +313,15 @@ class InboxProcessor:
 
     async def _one(self, row: InboxEntry) -> bool:
         """Process one row; False to stop this teacher for now and retry later."""
+        deadline = asyncio.timeout(self.process_timeout)
         try:
-            await self.process(row)
-        except Exception as exc:
-            if is_transient(exc):
+            async with deadline:
+                await self.process(row)
+        except Exception as caught:
+            exc: Exception = caught
+            if deadline.expired():  # stuck: counts as a failed attempt, like an error
+                exc = TimeoutError(f"still running after {self.process_timeout:.0f} s")
+            elif is_transient(exc):
                 log.warning("inbox: %s waits for the database: %s", row.key, exc)
                 if row.teacher not in self._told_down:
                     self._told_down.add(row.teacher)

@@ -196,3 +196,25 @@ async def test_done_rows_are_forgotten_after_a_while_and_parked_rows_kept(
     parked = await inbox.get("test:1")
     assert parked is not None and parked.status == PARKED
     assert [e.key for e in await inbox.pending("t:1")] == ["test:2"]
+
+
+async def test_a_stuck_update_is_given_up_on_and_parked(database: Database) -> None:
+    told: list[str] = []
+    processed: list[str] = []
+
+    async def process(entry: InboxEntry) -> None:
+        if entry.key == "test:1":
+            await asyncio.sleep(60)  # hangs
+        processed.append(entry.key)
+
+    async def notify(entry: InboxEntry, what: str) -> None:
+        told.append(what)
+
+    processor = InboxProcessor(database.inbox, process, notify, max_attempts=2, process_timeout=0.2)
+    await processor.accept(item(1))
+    await processor.accept(item(2))
+    await until(lambda: processed == ["test:2"])
+    await processor.close()
+    assert told == ["parked"]
+    row = await database.inbox.get("test:1")
+    assert row is not None and row.status == PARKED
