@@ -26,7 +26,9 @@ teachers each gives 2 answers. The figures printed per N:
 
 Default database: a fresh SQLite file in a temporary directory. `--db postgres` creates a
 fresh database on postgresql://postgres@127.0.0.1:5432 (named planbot_bench_<pid>) and drops it
-afterwards. `--inflight K` runs K consecutive turns (of K different teachers) at once, to
+afterwards, then runs a bare asyncpg loop (the floor: what a durable turn costs without the
+bot); `--db all` runs SQLite, PostgreSQL and the bare loop in one process run and prints them
+side by side. `--inflight K` runs K consecutive turns (of K different teachers) at once, to
 see what the SQLite writer's group commit buys; the default, 1, is the strict one-after-another
 measurement above. `--profile` runs cProfile over the answer turns of the largest N and prints the
 functions with the most cumulative and own time.
@@ -39,6 +41,7 @@ import asyncio
 import cProfile
 import datetime as dt
 import io
+import json
 import os
 import pstats
 import statistics
@@ -209,13 +212,18 @@ async def run(
     users = [teacher(i) for i in range(teachers)]
 
     t0 = time.perf_counter()
-    for user in users:
+
+    async def start(user: UserRef) -> None:
         outs = await conversation.handle(turns.start(user))
         # With several templates the first message is "which kind of plan?": pick ours.
         picks = [c for o in outs for c in o.choices if c.label == TEMPLATE_NAME]
         if picks:
             outs = await conversation.handle(turns.choice(user, picks[0].value))
         assert any(o.is_question and o.progress for o in outs), outs
+
+    # Starts of different teachers, `inflight` at a time (only the setup of the store).
+    for k in range(0, teachers, inflight):
+        await asyncio.gather(*(start(user) for user in users[k : k + inflight]))
     figures.start_seconds = time.perf_counter() - t0
 
     total = min(max_answers, teachers * len(ANSWERS))
@@ -387,6 +395,96 @@ async def fresh_database(kind: str, teachers: int) -> AsyncIterator[Database]:
             await admin.close()
 
 
+async def bare_asyncpg(teachers: int, turns: int, inflight: int) -> Figures:
+    """The floor on this machine: a bare asyncpg loop doing what a durable turn must (read the
+    teacher's state, then in one autocommitted statement write the answer and the new state
+    and record the key), `inflight` at once on a pool of as many connections. No engine, no
+    ORM, no JSON beyond one small document."""
+    import asyncpg
+
+    figures = Figures(teachers)
+    name = f"planbot_bare_{os.getpid()}"
+    admin_dsn = f"postgresql://postgres@127.0.0.1:5432/{PG_ADMIN_DB}"
+    admin = await asyncpg.connect(admin_dsn)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    try:
+        pool = await asyncpg.create_pool(
+            f"postgresql://postgres@127.0.0.1:5432/{name}", min_size=inflight, max_size=inflight
+        )
+        try:
+            async with pool.acquire() as db:
+                await db.execute(
+                    "CREATE TABLE t_users (id int PRIMARY KEY, state jsonb NOT NULL, "
+                    "version int NOT NULL);"
+                    "CREATE TABLE t_answers (id bigserial PRIMARY KEY, user_id int NOT NULL, "
+                    "path text NOT NULL, value jsonb NOT NULL, created_at timestamptz NOT NULL);"
+                    "CREATE TABLE t_keys (key text PRIMARY KEY, created_at timestamptz NOT NULL);"
+                    "CREATE INDEX ON t_answers (user_id, path, id);"
+                )
+                await db.execute(
+                    'INSERT INTO t_users SELECT i, \'{"cursor": "q0"}\', 1 '
+                    "FROM generate_series(0, $1 - 1) AS i",
+                    teachers,
+                )
+            write = (
+                "WITH u AS (UPDATE t_users SET state = $2::jsonb, version = version + 1 "
+                "WHERE id = $1 AND version = $3 RETURNING id), "
+                "a AS (INSERT INTO t_answers (user_id, path, value, created_at) "
+                "SELECT id, $4, $5::jsonb, now() FROM u), "
+                "k AS (INSERT INTO t_keys SELECT $6, now() FROM u) SELECT count(*) FROM u"
+            )
+
+            async def one(k: int) -> None:
+                user = k % teachers
+                began = time.perf_counter()
+                async with pool.acquire() as db:
+                    state, version = await db.fetchrow(
+                        "SELECT state::text, version FROM t_users WHERE id = $1", user
+                    )
+                    assert json.loads(state)["cursor"]  # the state is read and decoded
+                    path = f"q{k // teachers}"
+                    value = f'{{"text": "{ANSWERS[(k // teachers) % len(ANSWERS)][:40]}"}}'
+                    done = await db.fetchval(
+                        write, user, f'{{"cursor": "{path}"}}', version, path, value, f"bare:{k}"
+                    )
+                    assert done == 1
+                figures.latencies.append(time.perf_counter() - began)
+                figures.with_document.append(False)
+
+            t0 = time.perf_counter()
+            for k in range(0, turns, inflight):
+                await asyncio.gather(*(one(j) for j in range(k, min(k + inflight, turns))))
+            figures.answer_seconds = time.perf_counter() - t0
+        finally:
+            await pool.close()
+    finally:
+        admin = await asyncpg.connect(admin_dsn)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
+    return figures
+
+
+def summary(rows: list[tuple[str, Figures]], inflight: int) -> None:
+    print(f"\n── side by side: durable answer turns, {inflight} in flight ──")
+    print(
+        f"  {'backend':<28} {'teachers':>8} {'turns':>7} {'turns/s':>8} {'p50 ms':>7} {'p99 ms':>7}"
+    )
+    for label, f in rows:
+        n = len(f.latencies)
+        print(
+            f"  {label:<28} {f.teachers:>8,} {n:>7,} {n / f.answer_seconds:>8.0f} "
+            f"{percentile(f.latencies, 0.5) * 1000:>7.2f} "
+            f"{percentile(f.latencies, 0.99) * 1000:>7.2f}"
+        )
+    sys.stdout.flush()
+
+
 async def main_async(args: argparse.Namespace) -> None:
     templates = load_templates(language="sv")
     messages = Messages.load("sv")
@@ -395,8 +493,10 @@ async def main_async(args: argparse.Namespace) -> None:
         f"at most {args.answers:,} answer turns per run, {args.inflight} in flight"
     )
     largest = max(args.teachers)
-    for teachers in args.teachers:
-        async with fresh_database(args.db, teachers) as database:
+    kinds = ["sqlite", "postgres"] if args.db == "all" else [args.db]
+    rows: list[tuple[str, Figures]] = []
+    for kind, teachers in [(k, t) for k in kinds for t in args.teachers]:
+        async with fresh_database(kind, teachers) as database:
             store = TimedStore(database.store)
             conversation = Conversation(store, templates, render_document, messages=messages)
             engine = TimedEngine(conversation.engine)
@@ -412,9 +512,18 @@ async def main_async(args: argparse.Namespace) -> None:
                 profiler,
                 min(args.inflight, teachers),
             )
+            print(f"[{kind}]")
             report(figures, min(args.inflight, teachers))
+            rows.append((f"planbot on {kind}", figures))
             if profiler is not None:
                 print_profile(profiler, args.profile_lines)
+    if args.db in ("postgres", "all"):
+        for teachers in args.teachers:
+            turns = min(args.answers, teachers * len(ANSWERS))
+            bare = await bare_asyncpg(teachers, turns, min(args.inflight, teachers))
+            rows.append(("bare asyncpg loop (floor)", bare))
+    if len(rows) > 1:
+        summary(rows, args.inflight)
 
 
 def print_profile(profiler: cProfile.Profile, lines: int) -> None:
@@ -429,7 +538,12 @@ def print_profile(profiler: cProfile.Profile, lines: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--teachers", type=int, nargs="+", default=[100, 1000, 10000])
-    parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument(
+        "--db",
+        choices=("sqlite", "postgres", "all"),
+        default="sqlite",
+        help="all: SQLite, PostgreSQL and a bare asyncpg loop, side by side in one run",
+    )
     parser.add_argument(
         "--answers",
         type=int,

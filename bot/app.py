@@ -34,7 +34,9 @@ class Runtime:
 async def start_runtime(settings: Settings) -> Runtime:
     templates = texts.templates(settings)
     messages = texts.messages(settings)
-    database = await open_database(settings.database_url or default_database_url())
+    database = await open_database(
+        settings.database_url or default_database_url(), pool_size=settings.db_pool_size
+    )
     remind = ReminderSettings()
     reminders = Reminders(
         ReminderStore(database.engine),
@@ -52,6 +54,7 @@ async def start_runtime(settings: Settings) -> Runtime:
         Renderer(settings.layouts_dir, messages),
         messages=messages,
         on_turn=turn_logger(settings),
+        retry_budget=settings.conflict_retry_seconds,
         after_commit=reminders.after_commit,
         # /mina-uppgifter: everything stored about the teacher, as a zip.
         data_export=partial(

@@ -29,6 +29,19 @@ class Settings(BaseSettings):
     # for that template, e.g. handlingsplan.docx (docs/layout.md).
     layouts_dir: Path | None = None
 
+    # Several workers (README "Several workers"): the inbox and the database under load.
+    # Failed attempts before an update is parked (and the teacher told).
+    inbox_attempts: int = 3
+    # How often a worker looks for updates another (dead) worker left in the inbox.
+    inbox_sweep_seconds: float = 1.0
+    # Teachers whose updates one worker processes at once.
+    inbox_concurrency: int = 8
+    # PostgreSQL connections a worker keeps open (and up to three times as many at a peak).
+    db_pool_size: int = 20
+    # How long a turn keeps retrying when the teacher's data changed under it (another
+    # worker committed first), with jittered backoff.
+    conflict_retry_seconds: float = 10.0
+
     telegram_token: str = ""
     telegram_api_url: str = "https://api.telegram.org/bot"
     telegram_file_url: str = "https://api.telegram.org/file/bot"

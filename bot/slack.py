@@ -3,11 +3,13 @@
 A thin adapter over slack-bolt (async). Each handler turns a Slack payload into an `Inbound`,
 `Conversation.handle` decides everything, and the `Outbound`s come back as Block Kit.
 
-Slack wants an answer within three seconds, so every request is acknowledged at once and the
-work runs afterwards in a task. One teacher's tasks run one at a time (an `asyncio.Lock` per
-user id), in the order Slack delivered them. A retried event (X-Slack-Retry-Num) carries the
-same event_id as the first delivery: it is dropped here when this process saw it, and the
-engine's idempotency key (`slack:<event_id>`) makes it change nothing otherwise.
+Slack wants an answer within three seconds. Every event, button press and slash command is
+stored in the inbox first (bot/ordering.py) and acknowledged only once its row is committed —
+over HTTP after checking the signature here, in Socket Mode before the envelope's ack — so a
+worker killed after the ack loses nothing. The work then follows from the inbox: one teacher's
+requests one at a time in arrival order, many teachers at once, through the Bolt app's
+listeners. A retried event (X-Slack-Retry-Num) carries the same event_id as the first delivery:
+it meets its inbox row (`slack:<event_id>`, also the turn's idempotency key) and changes nothing.
 
 Two ways to run, same app: Socket Mode (the default; no public URL, what a school's IT can
 run) and `--http` (Events API, interactivity and the slash command POSTed to /slack/events,
@@ -18,23 +20,31 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import re
 import signal
 import sys
 from collections import OrderedDict
-from collections.abc import Coroutine, Iterable
+from collections.abc import Coroutine, Iterable, Sequence
+from contextvars import ContextVar
 from typing import Any
+from urllib.parse import parse_qs
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.app.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
 )
+from slack_sdk.signature import SignatureVerifier
+from slack_sdk.socket_mode.async_client import AsyncBaseSocketModeClient
+from slack_sdk.socket_mode.request import SocketModeRequest
+from slack_sdk.socket_mode.response import SocketModeResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import texts
@@ -42,12 +52,14 @@ from bot.access import slack_middleware
 from bot.app import Runtime, start_runtime
 from bot.health import HEALTH_PATH, database_reachable
 from bot.logging_setup import log_failure
+from bot.ordering import InboxProcessor
 from bot.reminders import slack_sender, start_background, stop_background
 from bot.settings import Settings
-from bot.textsplit import split_text
+from bot.textsplit import fit_text
 from dialogs.buttons import NEW_PLAN
 from dialogs.messages import Messages
 from dialogs.types import Inbound, InboundKind, Outbound, PlanSummary, UserRef
+from storage.inbox import InboxEntry, InboxItem
 
 logger = logging.getLogger(__name__)
 
@@ -55,10 +67,9 @@ EVENTS_PATH = "/slack/events"
 SLASH_COMMAND = "/handlingsplan"
 
 # Slack's limits (Block Kit reference): a section's text, blocks per message / Home view,
-# elements per actions block, a button's text. Text is split below the limit because escaping
-# (& → &amp;) makes it longer.
+# elements per actions block, a button's text. Escaping (& → &amp;) makes text longer; the
+# escaped text is what must fit (bot/textsplit.py `fit_text`).
 SECTION_LIMIT = 3000
-SPLIT_AT = 2800
 MESSAGE_BLOCKS = 50
 HOME_BLOCKS = 100
 ACTIONS_ELEMENTS = 25
@@ -68,6 +79,10 @@ HOME_PLANS = 20  # 4 blocks each, below HOME_BLOCKS with the heading around them
 SEEN_LIMIT = 10_000  # event ids / pressed messages remembered for de-duplication
 
 Block = dict[str, Any]
+
+# The errors of the request being processed from the inbox (Bolt hands a listener's exception
+# to its error handler, not back to the caller).
+_FAILURES: ContextVar[list[BaseException] | None] = ContextVar("planbot_slack", default=None)
 
 _LINK = re.compile(r"<(?P<target>[^<>|]+)(?:\|(?P<label>[^<>]*))?>")
 
@@ -95,17 +110,7 @@ def from_slack_text(text: str) -> str:
 
 def _chunks(text: str) -> list[str]:
     """Escaped pieces of `text`, each within SECTION_LIMIT."""
-    out: list[str] = []
-    limit = SPLIT_AT
-    pending = [p for p in split_text(text, limit) if p.strip()]
-    while pending:
-        piece = pending.pop(0)
-        escaped = escape_mrkdwn(piece)
-        if len(escaped) <= SECTION_LIMIT:
-            out.append(escaped)
-        else:  # full of & < >: split the plain text smaller
-            pending[:0] = split_text(piece, max(1, len(piece) // 2))
-    return out
+    return fit_text(text, SECTION_LIMIT, render=escape_mrkdwn)
 
 
 def _short(text: str, limit: int) -> str:
@@ -254,19 +259,33 @@ class SlackAdapter:
                 AsyncRateLimitErrorRetryHandler(max_retry_count=3),
             ],
         )
+        # Requests reach the app from the inbox: their signature was checked when they
+        # arrived (`web_app`), and the listeners run to the end before the dispatch returns.
         self.app = AsyncApp(
             name="planbot",
             client=client,
-            signing_secret=settings.slack_signing_secret,
-            process_before_response=False,
+            signing_secret=settings.slack_signing_secret or None,
+            request_verification_enabled=False,
+            process_before_response=True,
         )
         self.client = client
-        self._locks: dict[str, asyncio.Lock] = {}
+        # Socket Mode needs no signing secret; HTTP mode refuses to start without one.
+        self.verifier = (
+            SignatureVerifier(settings.slack_signing_secret)
+            if settings.slack_signing_secret
+            else None
+        )
+        self.processor = InboxProcessor(
+            runtime.database.inbox,
+            self._process,
+            self._notify,
+            max_attempts=settings.inbox_attempts,
+            sweep_every=settings.inbox_sweep_seconds,
+            limit=settings.inbox_concurrency,
+        )
         self._dms: dict[str, str] = {}
         self._home_users: set[str] = set()
-        self._events = _Seen()
         self._pressed = _Seen()
-        self._tasks: set[asyncio.Task[None]] = set()
         self._register()
 
     # ---- handlers: parse, ack, hand over to a task
@@ -277,26 +296,26 @@ class SlackAdapter:
 
         @app.event("message")
         async def on_message(event: dict[str, Any], body: dict[str, Any]) -> None:
-            self._on_message(event, str(body.get("event_id", "")))
+            await self._on_message(event, str(body.get("event_id", "")))
 
         @app.event("app_home_opened")
         async def on_home_opened(event: dict[str, Any]) -> None:
             if event.get("tab") == "home" and event.get("user"):
                 user_id = str(event["user"])
                 self._home_users.add(user_id)
-                self._spawn(user_id, self._publish_home(user_id))
+                await self._spawn(user_id, self._publish_home(user_id))
 
         @app.command(SLASH_COMMAND)
         async def on_command(ack: Any, command: dict[str, Any]) -> None:
             await ack()
-            self._on_command(command)
+            await self._on_command(command)
 
         @app.action(re.compile(r".+"))
         async def on_action(ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
             await ack()
-            self._on_action(body, action)
+            await self._on_action(body, action)
 
-    def _on_message(self, event: dict[str, Any], event_id: str) -> None:
+    async def _on_message(self, event: dict[str, Any], event_id: str) -> None:
         if event.get("channel_type") != "im" or event.get("bot_id"):
             return
         subtype = event.get("subtype")
@@ -316,15 +335,15 @@ class SlackAdapter:
             kind, media, user_id = InboundKind.UNSUPPORTED, "edited", str(edited.get("user", ""))
         else:
             return  # deletions, joins, bot messages...
-        if not user_id or not event_id or not self._events.add(event_id):
+        if not user_id or not event_id:
             return
         inbound = Inbound(
             user=_user(user_id), kind=kind, key=f"slack:{event_id}", text=text, media=media
         )
         self._dms.setdefault(user_id, channel)
-        self._spawn(user_id, self._converse(inbound, event_id=event_id))
+        await self._spawn(user_id, self._converse(inbound))
 
-    def _on_command(self, command: dict[str, Any]) -> None:
+    async def _on_command(self, command: dict[str, Any]) -> None:
         user_id = str(command.get("user_id", ""))
         text = str(command.get("text", "")).strip()
         key = f"slack:command:{command.get('trigger_id', '')}"
@@ -337,63 +356,92 @@ class SlackAdapter:
             )
         else:
             inbound = Inbound(user=_user(user_id), kind=InboundKind.START, key=key)
-        self._spawn(user_id, self._converse(inbound))
+        await self._spawn(user_id, self._converse(inbound))
 
-    def _on_action(self, body: dict[str, Any], action: dict[str, Any]) -> None:
+    async def _on_action(self, body: dict[str, Any], action: dict[str, Any]) -> None:
         user_id = str((body.get("user") or {}).get("id", ""))
         container = body.get("container") or {}
-        action_id = str(action.get("action_id", ""))
         value = str(action.get("value", ""))
-        press = body.get("trigger_id") or action.get("action_ts", "")
+        key = action_key(body, action)
         if container.get("type") == "view":  # a button on the App Home tab
-            key = f"slack:action:{container.get('view_id', '')}:{action_id}:{press}"
             self._home_users.add(user_id)
             # The engine made the value (dialogs/buttons.py): passed through as it is.
             inbound = Inbound(user=_user(user_id), kind=InboundKind.CHOICE, key=key, choice=value)
-            self._spawn(user_id, self._converse(inbound))
+            await self._spawn(user_id, self._converse(inbound))
             return
         channel = str(container.get("channel_id", ""))
         message_ts = str(container.get("message_ts", ""))
-        if not self._pressed.add(f"{channel}:{message_ts}"):
+        pressed_key = f"{channel}:{message_ts}"
+        if not self._pressed.add(pressed_key):
             return  # a second press before the buttons disappeared
-        key = f"slack:action:{message_ts}:{action_id}:{press}"
         inbound = Inbound(user=_user(user_id), kind=InboundKind.CHOICE, key=key, choice=value)
         label = str((action.get("text") or {}).get("text", ""))
         message = body.get("message") or {}
         self._dms.setdefault(user_id, channel)
-        self._spawn(
-            user_id,
-            self._converse(inbound, pressed=(channel, message, label)),
-        )
+        try:
+            await self._spawn(
+                user_id,
+                self._converse(inbound, pressed=(channel, message, label)),
+            )
+        finally:
+            if _failures_now():
+                self._pressed.discard(pressed_key)  # tried again from the inbox
 
-    # ---- the work after the ack
+    # ---- the work, run from the inbox (one teacher at a time, in arrival order)
 
-    def _spawn(self, user_id: str, work: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.create_task(self._in_order(user_id, work))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _in_order(self, user_id: str, work: Coroutine[Any, Any, None]) -> None:
-        lock = self._locks.setdefault(user_id, asyncio.Lock())
-        async with lock:
-            try:
-                await work
-            except Exception as exc:
+    async def _spawn(self, user_id: str, work: Coroutine[Any, Any, None]) -> None:
+        failures = _FAILURES.get()
+        try:
+            await work
+        except Exception as exc:
+            if failures is None:
                 log_failure(logger, "Slack: an update", exc)
+                return
+            failures.append(exc)  # the inbox retries it, and tells the teacher if it gives up
+
+    def start(self) -> None:
+        """Take over what is waiting in the inbox, and sweep for what a dead worker left."""
+        self.processor.start()
 
     async def drain(self) -> None:
-        """Until no work is left (tests, and a clean shutdown)."""
-        while True:
-            await asyncio.sleep(0.02)  # let Bolt's own listener tasks hand over their work
-            if not self._tasks:
-                return
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        """Until every stored request is processed (tests, and a clean shutdown)."""
+        await self.processor.drain()
+
+    async def close(self) -> None:
+        await self.processor.close()
+
+    async def accept(self, item: InboxItem) -> None:
+        """Store a request before it is acknowledged (see the module docstring)."""
+        self.processor.start()
+        await self.processor.accept(item)
+
+    async def _process(self, entry: InboxEntry) -> None:
+        stored = json.loads(entry.payload)
+        mode = str(stored.get("mode", "http"))
+        headers: dict[str, str | Sequence[str]] = {
+            "content-type": [str(stored.get("content_type", "application/json"))]
+        }
+        request = AsyncBoltRequest(body=stored["body"], headers=headers, mode=mode)
+        failures: list[BaseException] = []
+        token = _FAILURES.set(failures)
+        try:
+            response = await self.app.async_dispatch(request)
+        finally:
+            _FAILURES.reset(token)
+        if failures:
+            raise failures[0]
+        if response.status >= 500:
+            raise RuntimeError(f"Slack request {entry.key}: Bolt answered {response.status}")
+
+    async def _notify(self, entry: InboxEntry, what: str) -> None:
+        user_id = entry.teacher.partition(":")[2]
+        if user_id.startswith(("U", "W")):
+            await self._post_text(await self._dm(user_id), self.msg(f"inbox.{what}"))
 
     async def _converse(
         self,
         inbound: Inbound,
         *,
-        event_id: str = "",
         pressed: tuple[str, dict[str, Any], str] | None = None,
     ) -> None:
         user_id = inbound.user.external_id
@@ -402,10 +450,9 @@ class SlackAdapter:
         try:
             outbounds = await self.conversation.handle(inbound)
         except Exception:
-            if event_id:
-                self._events.discard(event_id)  # let Slack's retry try again
-            with contextlib.suppress(SlackApiError):
-                await self._post_text(await self._dm(user_id), self.msg("slack.error"))
+            if _FAILURES.get() is None:
+                with contextlib.suppress(SlackApiError):
+                    await self._post_text(await self._dm(user_id), self.msg("slack.error"))
             raise
         channel = await self._dm(user_id)
         for out in outbounds:
@@ -472,9 +519,24 @@ class SlackAdapter:
         """Events API, interactivity and the slash command, all POSTed to /slack/events."""
 
         async def handle(request: web.Request) -> web.Response:
-            bolt_request = await to_bolt_request(request)
-            bolt_response = await self.app.async_dispatch(bolt_request)
-            return await to_aiohttp_response(bolt_response)
+            body = await request.text()
+            if self.verifier is None or not self.verifier.is_valid(
+                body,
+                request.headers.get("X-Slack-Request-Timestamp", ""),
+                request.headers.get("X-Slack-Signature", ""),
+            ):
+                return web.Response(status=401)
+            content_type = request.headers.get("Content-Type", "application/json")
+            item = http_item(body, content_type)
+            if item is None:  # url_verification, ssl_check: Bolt answers those itself
+                bolt_response = await self.app.async_dispatch(await to_bolt_request(request))
+                return await to_aiohttp_response(bolt_response)
+            try:
+                await self.accept(item)
+            except Exception as exc:  # not stored: no ack, so that Slack sends it again
+                logger.warning("Slack: %s not stored, not acknowledged: %s", item.key, exc)
+                return web.Response(status=503)
+            return web.Response(status=200)
 
         async def health(request: web.Request) -> web.Response:
             ok = await database_reachable(self.runtime.database)
@@ -506,6 +568,99 @@ async def _until_stopped(work: Coroutine[Any, Any, Any], stop: asyncio.Event) ->
 
 def _user(user_id: str) -> UserRef:
     return UserRef(channel="slack", external_id=user_id)
+
+
+def _failures_now() -> bool:
+    failures = _FAILURES.get()
+    return bool(failures)
+
+
+def action_key(body: dict[str, Any], action: dict[str, Any]) -> str:
+    """A button press's idempotency key (and inbox key)."""
+    container = body.get("container") or {}
+    action_id = str(action.get("action_id", ""))
+    press = body.get("trigger_id") or action.get("action_ts", "")
+    if container.get("type") == "view":
+        return f"slack:action:{container.get('view_id', '')}:{action_id}:{press}"
+    return f"slack:action:{container.get('message_ts', '')}:{action_id}:{press}"
+
+
+def request_key(kind: str, payload: dict[str, Any]) -> tuple[str, str] | None:
+    """(inbox key, teacher's user id) of an Events API callback ("events_api"), a button
+    press ("interactive") or a slash command ("slash_commands"); None for anything else."""
+    if kind == "events_api" and payload.get("type") == "event_callback":
+        event = payload.get("event") or {}
+        user = event.get("user") or (event.get("message") or {}).get("user") or ""
+        event_id = str(payload.get("event_id", ""))
+        return (f"slack:{event_id}", str(user)) if event_id else None
+    if kind == "interactive" and payload.get("type") == "block_actions":
+        actions = payload.get("actions") or [{}]
+        user = (payload.get("user") or {}).get("id", "")
+        return action_key(payload, actions[0]), str(user)
+    if kind == "slash_commands" and payload.get("command"):
+        trigger = payload.get("trigger_id", "")
+        return f"slack:command:{trigger}", str(payload.get("user_id", ""))
+    return None
+
+
+def _item(key: str, user: str, mode: str, body: object, content_type: str) -> InboxItem:
+    return InboxItem(
+        platform="slack",
+        key=key,
+        update_id=key.removeprefix("slack:"),
+        teacher=f"slack:{user or key}",
+        payload=json.dumps(
+            {"mode": mode, "content_type": content_type, "body": body}, ensure_ascii=False
+        ),
+    )
+
+
+def http_item(body: str, content_type: str) -> InboxItem | None:
+    """The inbox row for an HTTP request Slack POSTed (signature already checked)."""
+    try:
+        if content_type.startswith("application/json"):
+            payload = json.loads(body)
+            kind = "events_api"
+        else:
+            form = {k: v[0] for k, v in parse_qs(body, keep_blank_values=True).items()}
+            if "payload" in form:
+                payload, kind = json.loads(form["payload"]), "interactive"
+            else:
+                payload, kind = form, "slash_commands"
+    except ValueError:
+        return None
+    found = request_key(kind, payload) if isinstance(payload, dict) else None
+    if found is None:
+        return None
+    return _item(*found, "http", body, content_type)
+
+
+def socket_item(request: SocketModeRequest) -> InboxItem | None:
+    """The inbox row for a Socket Mode envelope."""
+    found = request_key(request.type, request.payload)
+    if found is None:
+        return None
+    return _item(*found, "socket_mode", request.payload, "application/json")
+
+
+class InboxSocketModeHandler(AsyncSocketModeHandler):
+    """Bolt's Socket Mode handler, storing each envelope before acking it."""
+
+    def __init__(self, adapter: SlackAdapter, app_token: str) -> None:
+        super().__init__(adapter.app, app_token)
+        self.adapter = adapter
+
+    async def handle(self, client: AsyncBaseSocketModeClient, req: SocketModeRequest) -> None:
+        item = socket_item(req)
+        if item is None:
+            await super().handle(client, req)  # type: ignore[arg-type]
+            return
+        try:
+            await self.adapter.accept(item)
+        except Exception as exc:  # not stored: no ack, so that Slack sends it again
+            logger.warning("Slack: %s not stored, not acknowledged: %s", item.key, exc)
+            return
+        await client.send_socket_mode_response(SocketModeResponse(envelope_id=req.envelope_id))
 
 
 def _media_of(files: list[dict[str, Any]]) -> str:
@@ -559,6 +714,7 @@ async def serve(
     runtime = await start_runtime(settings)
     adapter = SlackAdapter(settings, runtime)
     reminders = start_background(runtime.reminders, {"slack": slack_sender(adapter.client)})
+    adapter.start()
     try:
         if http:
             runner = web.AppRunner(adapter.web_app(), handle_signals=False)
@@ -572,7 +728,7 @@ async def serve(
             finally:
                 await runner.cleanup()
         else:
-            handler = AsyncSocketModeHandler(adapter.app, settings.slack_app_token)
+            handler = InboxSocketModeHandler(adapter, settings.slack_app_token)
             try:
                 # Connecting retries for as long as Slack is unreachable: a signal must still
                 # stop it (it used to wait out the retries).
@@ -587,4 +743,5 @@ async def serve(
         await adapter.drain()
     finally:
         await stop_background(reminders)
+        await adapter.close()
         await runtime.close()

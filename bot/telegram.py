@@ -14,26 +14,35 @@ what a plan is; this file only translates:
   `notice` answering a press becomes the callback answer (the small toast) instead of a message.
 - a document comes with the "sending a file…" chat action while it is rendered.
 
-Updates are processed one at a time (PTB's default, `concurrent_updates(False)`), which keeps
-one chat's messages in order. Several processes behind one webhook share the database, so they
+Every update is stored in the inbox before Telegram hears it arrived (bot/ordering.py): the
+webhook server here answers 200 only after the row is committed (PTB's own webhook server
+answers before processing, so a worker killed then lost the update), and long polling stores a
+batch before the next getUpdates confirms its offset. Processing follows from the inbox through
+PTB's Application with `OrderedUpdateProcessor`: one teacher's updates in arrival order, many
+teachers at once. Several processes behind one webhook share the database (PostgreSQL), so they
 need the same PLANBOT_TELEGRAM_WEBHOOK_SECRET (without it each start makes up its own).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import html
+import json
 import logging
 import re
 import secrets
+import signal
 import sys
 import warnings
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, TypeAlias, TypeVar
+from urllib.parse import urlsplit
 
+from aiohttp import web
 from telegram import (
     Bot,
     BotCommand,
@@ -59,13 +68,16 @@ from telegram.warnings import PTBDeprecationWarning
 from bot import texts
 from bot.access import Gate, telegram_admits
 from bot.app import Runtime, start_runtime
+from bot.health import HEALTH_PATH, database_reachable
 from bot.logging_setup import log_failure
+from bot.ordering import InboxProcessor, OrderedUpdateProcessor
 from bot.reminders import start_background, stop_background, telegram_sender
 from bot.settings import Settings
-from bot.textsplit import split_text
+from bot.textsplit import fit_text
 from dialogs.messages import Messages
 from dialogs.service import Conversation
 from dialogs.types import Choice, Inbound, InboundKind, Outbound, UserRef
+from storage.inbox import InboxEntry, InboxItem
 
 log = logging.getLogger(__name__)
 
@@ -145,15 +157,9 @@ def escape(text: str) -> str:
 
 
 def _fitting(plain: str, wrap: Callable[[str], str], limit: int) -> list[str]:
-    """Split plain text at paragraph, line, then word boundaries so that every piece, once
-    escaped and wrapped in its tags, is at most `limit` long."""
-    size = limit
-    while True:
-        pieces = [p for p in split_text(plain, size) if p.strip()]
-        rendered = [wrap(p) for p in pieces]
-        if all(telegram_length(r) <= limit for r in rendered):
-            return rendered
-        size = max(1, size * 3 // 4)
+    """Plain text split at paragraph, line, then word boundaries so that every piece, once
+    escaped and wrapped in its tags, is at most `limit` long (as Telegram counts)."""
+    return fit_text(plain, limit, render=wrap, measure=telegram_length)
 
 
 def keyboard(choices: Sequence[Choice]) -> InlineKeyboardMarkup | None:
@@ -245,6 +251,10 @@ class TelegramChannel:
         self.owns_runtime = runtime is None
         self.msg = messages
         self.reminder_task: asyncio.Task[None] | None = None
+        # Updates processed from the inbox whose handling failed (PTB hands a handler's
+        # exception to the error handlers, not back to the caller): update_id → error.
+        self.failed: dict[int, BaseException] = {}
+        self.from_inbox = False
 
     @property
     def conversation(self) -> Conversation:
@@ -282,6 +292,9 @@ class TelegramChannel:
         try:
             await self._dispatch(update, context)
         except Exception as exc:
+            if self.from_inbox:  # the inbox retries it, and tells the teacher if it gives up
+                self.failed[update.update_id] = exc
+                return
             log_failure(log, f"update {update.update_id}", exc)
             chat = update.effective_chat
             if chat is not None and chat.type == ChatType.PRIVATE:
@@ -417,14 +430,196 @@ def build_application(settings: Settings, runtime: Runtime | None = None) -> Tel
         .token(settings.telegram_token)
         .base_url(settings.telegram_api_url)
         .base_file_url(settings.telegram_file_url)
-        .concurrent_updates(False)
+        .concurrent_updates(OrderedUpdateProcessor())
         .post_init(channel.post_init)
         .post_shutdown(channel.post_shutdown)
         .build()
     )
     app.add_handler(TypeHandler(Update, channel.on_update))
     app.add_error_handler(channel.on_error)
+    app.bot_data["planbot.channel"] = channel
     return app
+
+
+UPDATE_KINDS = ("message", "edited_message", "callback_query", "channel_post")
+WEBHOOK_SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+
+
+def inbox_item(payload: dict[str, Any]) -> InboxItem | None:
+    """An update as the inbox stores it: keyed `telegram:<update_id>` (the turn's idempotency
+    key), ordered by the user (or chat) it comes from. None for what is not an update."""
+    update_id = payload.get("update_id")
+    if not isinstance(update_id, int):
+        return None
+    who: object = None
+    for kind in UPDATE_KINDS:
+        part = payload.get(kind)
+        if isinstance(part, dict):
+            sender = part.get("from") or {}
+            chat = part.get("chat") or (part.get("message") or {}).get("chat") or {}
+            who = sender.get("id") or chat.get("id")
+            break
+    return InboxItem(
+        platform="telegram",
+        key=f"telegram:{update_id}",
+        update_id=str(update_id),
+        teacher=f"telegram:{who if who is not None else update_id}",
+        payload=json.dumps(payload, ensure_ascii=False, separators=(",", ":")),
+    )
+
+
+class TelegramService:
+    """The bot running: the Application, the inbox processor, and a webhook server or a
+    long-polling loop that store every update before acknowledging it."""
+
+    def __init__(self, settings: Settings, runtime: Runtime | None = None) -> None:
+        self.settings = settings
+        self.app = build_application(settings, runtime)
+        self.channel: TelegramChannel = self.app.bot_data["planbot.channel"]
+        self.processor: InboxProcessor | None = None
+        self._poller: asyncio.Task[None] | None = None
+        self._site: web.AppRunner | None = None
+        self._stopping = asyncio.Event()
+
+    async def start(
+        self,
+        *,
+        webhook_url: str | None = None,
+        listen: str = "127.0.0.1",
+        port: int = 8443,
+        secret: str = "",
+        poll_timeout: int = 10,
+    ) -> None:
+        app = self.app
+        await app.initialize()
+        if app.post_init is not None:
+            await app.post_init(app)
+        await app.start()
+        runtime = self.channel.runtime
+        assert runtime is not None
+        self.channel.from_inbox = True
+        self.processor = InboxProcessor(
+            runtime.database.inbox,
+            self._process,
+            self._notify,
+            max_attempts=self.settings.inbox_attempts,
+            sweep_every=self.settings.inbox_sweep_seconds,
+            limit=self.settings.inbox_concurrency,
+        )
+        self.processor.start()  # first, what a dead worker left; then a sweep every second
+        if webhook_url:
+            self._site = await self._serve_webhook(listen, port, webhook_url, secret)
+            await app.bot.set_webhook(
+                webhook_url, secret_token=secret, allowed_updates=ALLOWED_UPDATES
+            )
+        else:
+            await app.bot.delete_webhook()
+            self._poller = asyncio.create_task(self._poll(poll_timeout))
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        if self._poller is not None:
+            self._poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._poller
+        if self._site is not None:
+            await self._site.cleanup()
+        if self.processor is not None:
+            await self.processor.close()
+        app = self.app
+        if app.running:
+            await app.stop()
+        await app.shutdown()
+        if app.post_shutdown is not None:
+            await app.post_shutdown(app)
+
+    async def drain(self) -> None:
+        if self.processor is not None:
+            await self.processor.drain()
+
+    # ---- receiving: store, then acknowledge
+
+    async def _serve_webhook(
+        self, listen: str, port: int, webhook_url: str, secret: str
+    ) -> web.AppRunner:
+        path = "/" + urlsplit(webhook_url).path.lstrip("/")
+
+        async def receive(request: web.Request) -> web.Response:
+            given = request.headers.get(WEBHOOK_SECRET_HEADER, "")
+            if not secrets.compare_digest(given.encode(), secret.encode()):
+                return web.Response(status=403)
+            try:
+                payload = json.loads(await request.read())
+            except ValueError:
+                return web.Response(status=400)
+            item = inbox_item(payload) if isinstance(payload, dict) else None
+            if item is None:
+                return web.Response(status=400)
+            assert self.processor is not None
+            try:
+                await self.processor.accept(item)
+            except Exception as exc:  # not stored: Telegram must send it again
+                log.warning("update %s not stored, not acknowledged: %s", item.update_id, exc)
+                return web.Response(status=503)
+            return web.Response(status=200)
+
+        async def health(request: web.Request) -> web.Response:
+            runtime = self.channel.runtime
+            ok = runtime is not None and await database_reachable(runtime.database)
+            return web.Response(
+                status=200 if ok else 503, text="ok\n" if ok else "database unreachable\n"
+            )
+
+        application = web.Application()
+        application.router.add_post(path, receive)
+        application.router.add_get(HEALTH_PATH, health)  # for the load balancer / container
+        runner = web.AppRunner(application, access_log=None, handle_signals=False)
+        await runner.setup()
+        await web.TCPSite(runner, listen, port).start()
+        log.info("Telegram webhook on http://%s:%s%s", listen, port, path)
+        return runner
+
+    async def _poll(self, timeout: int) -> None:
+        """getUpdates; every update stored before the next call confirms the offset."""
+        bot = self.app.bot
+        offset: int | None = None
+        pause = 0.5
+        while not self._stopping.is_set():
+            try:
+                updates = await bot.get_updates(
+                    offset=offset, timeout=timeout, allowed_updates=ALLOWED_UPDATES
+                )
+            except (NetworkError, TelegramError) as exc:
+                log.warning("getUpdates failed: %s", exc)
+                await asyncio.sleep(pause)
+                continue
+            for update in updates:
+                item = inbox_item(update.to_dict())
+                while item is not None:
+                    try:
+                        assert self.processor is not None
+                        await self.processor.accept(item)
+                        break
+                    except Exception as exc:  # the offset waits until it is stored
+                        log.warning("update %s not stored yet: %s", update.update_id, exc)
+                        await asyncio.sleep(pause)
+                offset = update.update_id + 1
+
+    # ---- processing, from the inbox
+
+    async def _process(self, entry: InboxEntry) -> None:
+        app = self.app
+        update = Update.de_json(json.loads(entry.payload), app.bot)
+        await app.update_processor.process_update(update, app.process_update(update))
+        error = self.channel.failed.pop(update.update_id, None)
+        if error is not None:
+            raise error
+
+    async def _notify(self, entry: InboxEntry, what: str) -> None:
+        chat = entry.teacher.partition(":")[2]
+        if chat.lstrip("-").isdigit() and int(chat) > 0:  # a person's private chat
+            text = self.channel.msg(f"inbox.{what}")
+            await self.app.bot.send_message(int(chat), escape(text), parse_mode=ParseMode.HTML)
 
 
 def run(
@@ -445,12 +640,7 @@ def run(
         print(problem[1], file=sys.stderr)
         return problem[0]
     try:
-        if webhook_url:
-            # Our own server (bot/telegram_webhook.py): the webhook and /healthz.
-            asyncio.run(_webhook(settings, webhook_url, listen=listen, port=port or 8443))
-        else:
-            app = build_application(settings)
-            app.run_polling(allowed_updates=ALLOWED_UPDATES)
+        asyncio.run(_serve(settings, webhook_url=webhook_url, port=port or 8443, listen=listen))
     except InvalidToken:
         print(messages("telegram.token_rejected"), file=sys.stderr)
         return 2
@@ -460,22 +650,23 @@ def run(
     return 0
 
 
-async def _webhook(settings: Settings, webhook_url: str, *, listen: str, port: int) -> None:
-    from bot.telegram_webhook import serve_webhook
-
-    runtime = await start_runtime(settings)
+async def _serve(settings: Settings, *, webhook_url: str | None, port: int, listen: str) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    service = TelegramService(settings)
     try:
-        await serve_webhook(
-            build_application(settings, runtime),
-            runtime,
+        await service.start(
             webhook_url=webhook_url,
             listen=listen,
             port=port,
             secret=settings.telegram_webhook_secret or secrets.token_urlsafe(32),
-            allowed_updates=ALLOWED_UPDATES,
         )
+        await stop.wait()
     finally:
-        await runtime.close()
+        await service.stop()
 
 
 async def _check_token(settings: Settings, messages: Messages) -> tuple[int, str] | None:

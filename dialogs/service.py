@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -97,6 +98,7 @@ class Conversation:
         after_commit: AfterCommit | None = None,
         on_turn: Callable[[Turn], None] | None = None,
         data_export: Callable[[UserRef], Awaitable[Document | None]] | None = None,
+        retry_budget: float = 10.0,
     ) -> None:
         self.store = store
         self.engine = engine.Engine(templates, messages or Messages.load())
@@ -106,6 +108,9 @@ class Conversation:
         self.after_commit = after_commit
         self.on_turn = on_turn
         self.data_export = data_export
+        # Version conflicts (another turn of this teacher committed first) are retried with
+        # jittered backoff for this many seconds, however many attempts that takes.
+        self.retry_budget = retry_budget
 
     @property
     def templates(self) -> dict[str, Template]:
@@ -155,7 +160,10 @@ class Conversation:
         before_document: Callable[[], Awaitable[None]] | None,
         seen: dict[str, str],
     ) -> list[Outbound]:
-        for _ in range(self.max_attempts):
+        deadline = time.monotonic() + self.retry_budget
+        attempt = 0
+        while True:
+            attempt += 1
             snapshot = await self.store.load(inbound.user, inbound.key)
             now = self.clock()
             seen["plan_id"] = str(snapshot.user.state.get("active") or "")
@@ -166,6 +174,11 @@ class Conversation:
             try:
                 await self.store.commit(snapshot, result.changes, inbound.key)
             except VersionConflict:
+                if attempt >= self.max_attempts and time.monotonic() >= deadline:
+                    break
+                if attempt > 1:  # the first retry at once, then back off with jitter
+                    pause = min(0.2, 0.002 * 2 ** min(attempt, 7)) * random.uniform(0.5, 1.5)
+                    await asyncio.sleep(min(pause, max(0.0, deadline - time.monotonic())))
                 continue
             if self.after_commit is not None:
                 await self._after_commit(inbound.user, snapshot.plans, result.changes, now)

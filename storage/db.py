@@ -18,6 +18,7 @@ from alembic.config import Config
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from storage.inbox import Inbox
 from storage.pragmas import install_sqlite_pragmas
 from storage.repository import SqlStore
 
@@ -95,9 +96,28 @@ async def downgrade(engine: AsyncEngine, revision: str = "base") -> None:
         await connection.run_sync(_migrate_on, revision, downgrade=True)
 
 
-def create_engine(url: str) -> AsyncEngine:
-    """The async engine for `url` (normalised), with the SQLite PRAGMAs installed."""
-    engine = create_async_engine(normalize_url(url))
+# PostgreSQL pool: a turn holds one connection for its load and one for its commit, and the
+# inbox holds one per teacher being processed (the advisory lock), so with the inbox's 8
+# teachers at once the pool must be larger than SQLAlchemy's default 5 + 10.
+PG_POOL_SIZE = 20
+
+
+def create_engine(url: str, *, pool_size: int = PG_POOL_SIZE) -> AsyncEngine:
+    """The async engine for `url` (normalised), with the SQLite PRAGMAs installed; on
+    PostgreSQL a pool of `pool_size` connections (and up to three times as many at a peak)."""
+    normalized = normalize_url(url)
+    if normalized.startswith("postgresql"):
+        engine = create_async_engine(
+            normalized,
+            pool_size=pool_size,
+            max_overflow=2 * pool_size,
+            pool_timeout=10,
+            # asyncpg prepares each statement once per connection and keeps it (the turn's
+            # statements are a fixed handful); SQLAlchemy's own cache of the prepared ones:
+            connect_args={"statement_cache_size": 256, "prepared_statement_cache_size": 256},
+        )
+        return engine
+    engine = create_async_engine(normalized)
     install_sqlite_pragmas(engine.sync_engine)
     return engine
 
@@ -108,6 +128,7 @@ class Database:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self.store = SqlStore(engine)
+        self.inbox = Inbox(engine)
 
     async def close(self) -> None:
         await self.store.close()
@@ -125,9 +146,9 @@ class Database:
         await self.close()
 
 
-async def open_database(url: str) -> Database:
+async def open_database(url: str, *, pool_size: int = PG_POOL_SIZE) -> Database:
     """Connect to `url`, bring the schema to the newest revision, and return the Database."""
-    engine = create_engine(url)
+    engine = create_engine(url, pool_size=pool_size)
     try:
         await upgrade(engine)
     except BaseException:

@@ -12,6 +12,7 @@ from typing import Any, cast
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     DateTime,
     Dialect,
     ForeignKey,
@@ -23,6 +24,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -167,3 +169,41 @@ plans = cast(Table, Plan.__table__)
 answers = cast(Table, Answer.__table__)
 processed_keys = cast(Table, ProcessedKey.__table__)
 reminders = cast(Table, Reminder.__table__)
+
+
+class InboxRow(Base):
+    """An update as the platform delivered it, stored before it was acknowledged.
+
+    `key` is the turn's idempotency key (`telegram:<update_id>`, `slack:<event_id>`), so a
+    platform's retry of an update already stored meets its row; `teacher` orders processing
+    (one teacher's rows in `id` order). `status`: pending → done, or parked after too many
+    failed attempts."""
+
+    __tablename__ = "inbox"
+    __table_args__ = (
+        UniqueConstraint("key"),
+        Index(
+            "ix_inbox_pending_teacher_id",
+            "teacher",
+            "id",
+            postgresql_where=text("status = 'pending'"),
+            sqlite_where=text("status = 'pending'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    key: Mapped[str] = mapped_column(String(255))
+    platform: Mapped[str] = mapped_column(String(32))
+    update_id: Mapped[str] = mapped_column(String(255))
+    teacher: Mapped[str] = mapped_column(String(255))
+    payload: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+inbox = cast(Table, InboxRow.__table__)

@@ -81,8 +81,9 @@ from dialogs.types import (
 )
 from dialogs.validators import personal_data
 from storage.access import members
-from storage.models import answers, plans, processed_keys, users
+from storage.models import answers, inbox, plans, processed_keys, users
 from storage.pragmas import install_sqlite_pragmas
+from storage.retry import reconnecting
 
 T = TypeVar("T")
 
@@ -184,6 +185,10 @@ _DELETE_USER = delete(users).where(_THIS_VERSION)
 _DELETE_MEMBER = delete(members).where(
     members.c.channel == bindparam("b_channel"), members.c.external_id == bindparam("b_external_id")
 )
+# Updates of the teacher's that wait in the inbox no longer (parked ones keep their text).
+_DELETE_INBOX = delete(inbox).where(
+    inbox.c.teacher == bindparam("b_teacher"), inbox.c.status != literal_column("'pending'")
+)
 _UNLINK_KEYS = (
     update(processed_keys)
     .where(processed_keys.c.user_id == bindparam("b_user_id"))
@@ -260,15 +265,27 @@ class SqlStore:
         # because a caller may have changed the snapshot's dict in place; the version pins
         # the row's content. Bounded: a load that is never committed is forgotten later.
         self._loaded_states: dict[tuple[int, int], str] = {}
+        self._pg = (
+            _PgTurns(engine, engine.pool.size() if hasattr(engine.pool, "size") else 10)
+            if engine.dialect.name == "postgresql"
+            else None
+        )
         if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
             self._sqlite = _SqliteRunner(engine)
 
     async def load(self, user: UserRef, key: str) -> Snapshot:
         if self._sqlite is not None:
             snapshot, state = self._sqlite.read(_load, user, key)
+        elif self._pg is not None:
+            pg = self._pg
+            snapshot, state = await reconnecting(lambda: pg.load(user, key), what="load")
         else:
-            async with self._engine.connect() as conn:
-                snapshot, state = await conn.run_sync(_core(_load), user, key)
+
+            async def load() -> tuple[Snapshot, str | None]:
+                async with self._engine.connect() as conn:
+                    return await conn.run_sync(_core(_load), user, key)
+
+            snapshot, state = await reconnecting(load, what="load")
         if snapshot.user.id is not None and state is not None:
             loaded = self._loaded_states
             if len(loaded) >= self.REMEMBERED_STATES:
@@ -284,18 +301,44 @@ class SqlStore:
         if self._sqlite is not None:
             await self._sqlite.write(_commit, snapshot, changes, key, state is not None)
             return
-        async with self._engine.begin() as conn:
-            await conn.run_sync(_core(_commit), snapshot, changes, key, state is not None)
+        write_state = state is not None
+        # The one-statement PostgreSQL turn covers the everyday answer; deleting a teacher or
+        # replacing an answer that held personal data (its history must go) takes the full path.
+        if (
+            self._pg is not None
+            and user.version > 0
+            and not changes.delete_user
+            and not _replaced_personal_data(snapshot, changes)
+        ):
+            pg, written = self._pg, state
+
+            async def fast() -> None:
+                await pg.commit(snapshot, changes, key, written)
+
+            await reconnecting(fast, what="commit")
+            return
+
+        async def commit() -> None:
+            async with self._engine.begin() as conn:
+                await conn.run_sync(_core(_commit), snapshot, changes, key, write_state)
+
+        await reconnecting(commit, what="commit")
 
     async def history(self, plan_id: str) -> list[AnswerRecord]:
         if self._sqlite is not None:
             return self._sqlite.read(_history, plan_id)
-        async with self._engine.connect() as conn:
-            return await conn.run_sync(_core(_history), plan_id)
+
+        async def history() -> list[AnswerRecord]:
+            async with self._engine.connect() as conn:
+                return await conn.run_sync(_core(_history), plan_id)
+
+        return await reconnecting(history, what="history")
 
     async def close(self) -> None:
         if self._sqlite is not None:
             await asyncio.to_thread(self._sqlite.close)
+        if self._pg is not None:
+            await self._pg.close()
 
 
 # ============================================================================= one turn
@@ -500,6 +543,7 @@ def _delete_user(rows: _Rows, snapshot: Snapshot) -> None:
         raise VersionConflict(ref)
     rows.run(_DELETE_MEMBER, {"b_channel": ref.channel, "b_external_id": ref.external_id})
     rows.run(_UNLINK_KEYS, {"b_user_id": user_id})
+    rows.run(_DELETE_INBOX, {"b_teacher": f"{ref.channel}:{ref.external_id}"})
 
 
 def _replaced_personal_data(snapshot: Snapshot, changes: Changes) -> list[dict[str, Any]]:
@@ -583,6 +627,7 @@ _SQLITE_SQL = {
         _DELETE_USER,
         _DELETE_MEMBER,
         _UNLINK_KEYS,
+        _DELETE_INBOX,
         _DELETE_PATH_HISTORY,
         _INSERT_PLAN,
         _UPDATE_PLAN,
@@ -816,3 +861,181 @@ def _by_loop(batch: list[_Job[Any]]) -> Mapping[asyncio.AbstractEventLoop, list[
 def _settle(jobs: list[_Job[Any]]) -> None:
     for job in jobs:
         job.settle()
+
+
+# ============================================================================= PostgreSQL
+# A turn in two round trips on asyncpg: the load is one statement (user, key seen, plans with
+# their current answers as one JSON text), the usual commit is one statement (data-modifying
+# CTEs: the version bump, plan inserts/updates/deletes, answer appends and the key, all or
+# nothing, autocommitted: one server fsync). asyncpg prepares each once per connection and
+# keeps it (statement cache). A new user's first commit and "delete all my data" take the Core
+# path above; both are once in a teacher's life.
+
+_PG_LOAD = """
+SELECT u.id, u.state::text, u.version,
+       EXISTS (SELECT 1 FROM processed_keys k WHERE k.key = $3) AS seen,
+       (SELECT jsonb_agg(jsonb_build_array(
+                   p.id, p.template_id, p.title, p.status, p.state, p.created_at, p.updated_at,
+                   (SELECT jsonb_object_agg(a.path, a.value) FROM answers a
+                     WHERE a.plan_id = p.id
+                       AND a.id IN (SELECT max(o.id) FROM answers o
+                                     WHERE o.plan_id = p.id GROUP BY o.path))))::text
+          FROM plans p WHERE p.user_id = u.id) AS plans
+  FROM (SELECT 1) AS one
+  LEFT JOIN users u ON u.channel = $1 AND u.external_id = $2
+"""
+
+_PG_COMMIT = """
+WITH bumped AS (
+    UPDATE users
+       SET version = version + 1, display_name = $3, updated_at = $4,
+           state = CASE WHEN $5::boolean THEN $6::jsonb ELSE state END
+     WHERE id = $1 AND version = $2
+ RETURNING id
+), dropped AS (
+    DELETE FROM plans USING bumped
+     WHERE plans.user_id = bumped.id AND plans.id = ANY($7::text[])
+), added AS (
+    INSERT INTO plans (id, user_id, template_id, title, status, state, created_at, updated_at)
+    SELECT x.id, bumped.id, x.template_id, x.title, x.status, x.state, x.created_at,
+           x.updated_at
+      FROM bumped, jsonb_to_recordset($8::jsonb) AS x(
+           id text, template_id text, title text, status text, state jsonb,
+           created_at timestamptz, updated_at timestamptz)
+), changed AS (
+    UPDATE plans
+       SET template_id = x.template_id, title = x.title, status = x.status, state = x.state,
+           updated_at = x.updated_at
+      FROM bumped, jsonb_to_recordset($9::jsonb) AS x(
+           id text, template_id text, title text, status text, state jsonb,
+           updated_at timestamptz)
+     WHERE plans.id = x.id AND plans.user_id = bumped.id
+), answered AS (
+    INSERT INTO answers (plan_id, path, value, created_at)
+    SELECT x.plan_id, x.path, x.value, x.created_at
+      FROM bumped, jsonb_to_recordset($10::jsonb) AS x(
+           plan_id text, path text, value jsonb, created_at timestamptz)
+), keyed AS (
+    INSERT INTO processed_keys (key, user_id, created_at) SELECT $11, id, $4 FROM bumped
+)
+SELECT count(*) FROM bumped
+"""
+
+
+def _iso(value: dt.datetime) -> str:
+    return value.isoformat()
+
+
+def _pg_time(text: str) -> dt.datetime:
+    value = dt.datetime.fromisoformat(text)
+    return value.astimezone(dt.UTC) if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+
+
+class _PgTurns:
+    """The load and the usual commit on asyncpg, on a pool of its own: no SQLAlchemy pool
+    checkout (a greenlet switch each way) and no reset query when a connection goes back
+    (nothing of a turn outlives its one autocommitted statement). The pool replaces a
+    connection the server closed when it is next taken."""
+
+    def __init__(self, engine: AsyncEngine, size: int) -> None:
+        self._dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        self._size = size
+        self._pool: Any = None
+        self._opening = asyncio.Lock()
+
+    async def _open(self) -> Any:
+        import asyncpg  # type: ignore[import-untyped]
+
+        async def no_reset(conn: Any) -> None:
+            return None
+
+        async with self._opening:
+            if self._pool is None:
+                self._pool = await asyncpg.create_pool(
+                    self._dsn,
+                    min_size=1,
+                    max_size=self._size,
+                    reset=no_reset,
+                    statement_cache_size=256,
+                )
+        return self._pool
+
+    @contextlib.asynccontextmanager
+    async def _driver(self) -> Any:
+        pool = self._pool or await self._open()
+        async with pool.acquire() as db:
+            yield db
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+
+    async def load(self, user: UserRef, key: str) -> tuple[Snapshot, str | None]:
+        async with self._driver() as db:
+            row = await db.fetchrow(_PG_LOAD, user.channel, user.external_id, key)
+        user_id, state_text, version, seen, plans_text = row
+        if user_id is None:
+            return Snapshot(user=UserRecord(ref=user), key_seen=bool(seen)), None
+        loaded: dict[str, PlanRecord] = {}
+        for pid, template_id, title, status, state, created, updated, current in json.loads(
+            plans_text or "[]"
+        ):
+            loaded[pid] = PlanRecord(
+                id=pid,
+                template_id=template_id,
+                title=title,
+                status=status,
+                state=state,
+                answers=current or {},
+                created_at=_pg_time(created),
+                updated_at=_pg_time(updated),
+            )
+        user_state = json.loads(state_text)
+        snapshot = Snapshot(
+            user=UserRecord(id=user_id, ref=user, state=user_state, version=version),
+            plans=loaded,
+            key_seen=bool(seen),
+        )
+        return snapshot, _to_json(user_state)
+
+    async def commit(
+        self, snapshot: Snapshot, changes: Changes, key: str, state: str | None
+    ) -> None:
+        import asyncpg
+
+        _strangers(snapshot, changes)
+        user = snapshot.user
+        assert user.id is not None
+        now = _utc_now()
+        new, changed = _plan_rows(snapshot, changes, user.id, lambda s: s, _iso)
+        changed = [{**row, "id": row["b_id"]} for row in changed]
+        answers_json = [
+            {
+                "plan_id": a.plan_id,
+                "path": a.path,
+                "value": a.value.model_dump(mode="json"),
+                "created_at": _iso(a.created_at),
+            }
+            for a in changes.answers
+        ]
+        async with self._driver() as db:
+            try:
+                bumped = await db.fetchval(
+                    _PG_COMMIT,
+                    user.id,
+                    user.version,
+                    user.ref.display_name,
+                    now,
+                    state is not None,
+                    state,
+                    sorted(set(changes.deleted_plans)),
+                    _to_json(new),
+                    _to_json(changed),
+                    _to_json(answers_json),
+                    key,
+                )
+            except asyncpg.UniqueViolationError as exc:  # the key: another commit got there
+                raise VersionConflict(key) from exc
+        if bumped != 1:
+            raise VersionConflict(user.ref)

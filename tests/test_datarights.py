@@ -25,6 +25,11 @@ from exports.docx import render_document
 from storage.db import Database, open_database
 from storage.models import plans
 from tests.helpers import Teacher
+from tests.test_storage import (
+    _admin,
+    _empty_postgres,
+    postgres_database,  # noqa: F401  (a fixture)
+)
 
 TEMPLATES = load_templates()
 PERSONNUMMER = "19121212-1212"
@@ -246,3 +251,41 @@ async def test_the_runtime_hands_the_conversation_its_data_export(tmp_path: Path
         assert [p["title"] for p in data["plans"]] == ["Min plan"]
     finally:
         await runtime.close()
+
+
+async def test_personal_data_rewritten_leaves_no_trace_on_postgresql(
+    postgres_database: str,  # noqa: F811  (the fixture imported above)
+) -> None:
+    """PostgreSQL commits an everyday answer in one statement of its own; the answer that
+    replaces one holding personal data must still take its history with it."""
+    url = await _empty_postgres(postgres_database)
+    db = await open_database(url)
+    try:
+        teacher = teacher_on(db)
+        await teacher.start()
+        await teacher.press("Handlingsplan")
+        await teacher.say("Närvaro")  # the teacher's row exists: later turns take the fast path
+        await teacher.say("/tillbaka")
+        await teacher.say(f"Elev {PERSONNUMMER}")
+        await teacher.press("Behåll ändå")
+        assert PERSONNUMMER in await pg_dump_text(url)  # kept, as the teacher chose
+
+        await teacher.say("/tillbaka")
+        await teacher.say("Närvaro i åk 7")
+        assert PERSONNUMMER not in await pg_dump_text(url)
+    finally:
+        await db.close()
+
+
+async def pg_dump_text(url: str) -> str:
+    """Every row of every table in the public schema, as text."""
+    conn = await _admin(url)
+    try:
+        tables = await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+        found: list[str] = []
+        for row in tables:
+            rows = await conn.fetch(f'SELECT * FROM "{row["tablename"]}"')
+            found.extend(repr(tuple(r.values())) for r in rows)
+        return "\n".join(found)
+    finally:
+        await conn.close()

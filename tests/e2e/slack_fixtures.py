@@ -95,12 +95,14 @@ class SlackEnv:
     async def _stop(self) -> None:
         await self.adapter.drain()
         await self.runner.cleanup()
+        await self.adapter.close()
         await self.runtime.close()
 
 
 async def _start(settings: Settings) -> tuple[Runtime, SlackAdapter, web.AppRunner]:
     runtime = await start_runtime(settings)
     adapter = SlackAdapter(settings, runtime)
+    adapter.start()
     runner = web.AppRunner(adapter.web_app(), handle_signals=False)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", 0).start()

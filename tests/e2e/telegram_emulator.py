@@ -20,7 +20,8 @@ Where the real server is lenient in ways nobody should rely on, the emulator is 
 escaped), and lengths are counted in UTF-16 code units (what Telegram's entity offsets use), so
 an astral emoji counts twice. Webhook URLs may be plain http on any port (the tests cannot run
 TLS on 443); everything else about webhooks follows Telegram: the secret token is sent in
-X-Telegram-Bot-Api-Secret-Token and an update is re-delivered until the bot answers 200.
+X-Telegram-Bot-Api-Secret-Token, up to `max_connections` (default 40) updates are POSTed at once
+(one chat's one at a time, in order), and an update is re-delivered until the bot answers 200.
 
 The test-facing side lets a test act as a teacher — `send_text`, `press`, `send_sticker`,
 `send_photo`, `send_document_from_user`, `edit_text`, `deliver_again`, `block` (403 "bot was
@@ -300,6 +301,7 @@ class _Webhook:
     url: str
     secret_token: str | None
     deliveries: list[tuple[int, str | None, int]] = field(default_factory=list)
+    max_connections: int = 40
 
 
 class TelegramEmulator:
@@ -663,7 +665,13 @@ class TelegramEmulator:
             raise bad_request("secret token contains unallowed characters")
         if _bool(params, "drop_pending_updates"):
             self._pending.clear()
-        self.webhook = _Webhook(url, None if secret is None else str(secret))
+        before = self.webhook
+        connections = _int(params, "max_connections", 40)
+        if not 1 <= connections <= 100:
+            raise bad_request("bad webhook: max_connections must be between 1 and 100")
+        self.webhook = _Webhook(url, None if secret is None else str(secret), [], connections)
+        if before is not None and before.url == url:  # set again (another worker starting)
+            self.webhook.deliveries = before.deliveries
         if self._webhook_task is None or self._webhook_task.done():
             self._webhook_task = asyncio.create_task(self._deliver_webhooks())
         return True
@@ -699,37 +707,57 @@ class TelegramEmulator:
     # ------------------------------------------------------------------ webhook delivery
 
     async def _deliver_webhooks(self) -> None:
-        """Push pending updates one at a time, in order; an update leaves the queue only when
-        the bot answered 200 — anything else is retried, as Telegram does."""
+        """Push pending updates in order, at most `max_connections` POSTs at once (setWebhook's
+        parameter, default 40 as on Telegram) and one at a time per chat; an update leaves the
+        queue only when the bot answered 200 — anything else is retried, as Telegram does."""
         assert self._client is not None
+        in_flight: dict[object, asyncio.Task[None]] = {}  # chat (or update) → its delivery
         while True:
             hook = self.webhook
             if hook is None:
                 return
             queue = self._redeliver or self._pending
-            if not queue:
+            busy = {k for k, task in in_flight.items() if not task.done()}
+            for k in [k for k in in_flight if k not in busy]:
+                in_flight.pop(k)
+            ready = [u for u in queue if _chat_of(u) not in busy]
+            if not ready or len(busy) >= hook.max_connections:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._changed.wait(), 0.5)
+                    await asyncio.wait_for(self._changed.wait(), 0.05 if busy else 0.5)
                 continue
-            update = queue[0]
-            headers = {}
-            if hook.secret_token is not None:
-                headers["X-Telegram-Bot-Api-Secret-Token"] = hook.secret_token
-            try:
-                async with self._client.post(
-                    hook.url, json=update, headers=headers, timeout=aiohttp.ClientTimeout(10)
-                ) as response:
-                    status = response.status
-            except (aiohttp.ClientError, TimeoutError):
-                status = 0
-            hook.deliveries.append((update["update_id"], hook.secret_token, status))
-            self._last_activity = time.monotonic()
-            if status == 200:
-                if queue and queue[0] is update:
-                    queue.pop(0)
-                self._notify()
-            else:
-                await asyncio.sleep(self.webhook_retry_delay)
+            # The first update of each chat not being delivered, oldest first.
+            seen: set[object] = set()
+            for update in queue:
+                chat = _chat_of(update)
+                if chat in busy or chat in seen:
+                    seen.add(chat)
+                    continue
+                seen.add(chat)
+                if len(in_flight) >= hook.max_connections:
+                    break
+                in_flight[chat] = asyncio.create_task(self._deliver_one(hook, queue, update))
+            await asyncio.sleep(0)
+
+    async def _deliver_one(self, hook: _Webhook, queue: list[Json], update: Json) -> None:
+        assert self._client is not None
+        headers = {}
+        if hook.secret_token is not None:
+            headers["X-Telegram-Bot-Api-Secret-Token"] = hook.secret_token
+        try:
+            async with self._client.post(
+                hook.url, json=update, headers=headers, timeout=aiohttp.ClientTimeout(10)
+            ) as response:
+                status = response.status
+        except (aiohttp.ClientError, TimeoutError):
+            status = 0
+        hook.deliveries.append((update["update_id"], hook.secret_token, status))
+        self._last_activity = time.monotonic()
+        if status == 200:
+            with contextlib.suppress(ValueError):
+                queue.remove(update)
+        else:
+            await asyncio.sleep(self.webhook_retry_delay)
+        self._notify()
 
     async def post_to_webhook(self, update: Json, *, secret_token: str | None) -> int:
         """POST `update` to the webhook URL with any secret (a forger's request); the status."""
@@ -1082,6 +1110,17 @@ class TelegramEmulator:
             "callback_query" in u and not self.callbacks[u["callback_query"]["id"]].answered
             for u in self._pending
         )
+
+
+def _chat_of(update: Json) -> object:
+    """The chat an update belongs to (Telegram sends one chat's updates one at a time)."""
+    for kind in ("message", "edited_message", "channel_post", "callback_query"):
+        part = update.get(kind)
+        if isinstance(part, dict):
+            chat = part.get("chat") or (part.get("message") or {}).get("chat") or {}
+            sender = part.get("from") or {}
+            return chat.get("id") or sender.get("id") or update["update_id"]
+    return update["update_id"]
 
 
 # --------------------------------------------------------------------------- request parsing

@@ -21,7 +21,7 @@ import pytest
 import pytest_asyncio
 
 from bot.settings import Settings
-from bot.telegram import ALLOWED_UPDATES, TelegramApp, build_application
+from bot.telegram import TelegramApp, TelegramService
 from tests.channel_prompts import handlingsplan_only
 from tests.e2e.telegram_emulator import Json, TelegramEmulator
 
@@ -52,29 +52,15 @@ def bot_settings(emulator: TelegramEmulator, database_url: str, **extra: Any) ->
 
 @contextlib.asynccontextmanager
 async def polling_bot(settings: Settings) -> AsyncIterator[TelegramApp]:
-    """The real Application, started as `run_polling` starts it (initialize, post_init, the
-    updater, start) but on the test's event loop, with a short long-poll timeout."""
-    app = build_application(settings)
-    await app.initialize()
+    """The bot as `planbot telegram` runs it (the real Application, updates stored in the
+    inbox before the next getUpdates confirms them), on the test's event loop, with a short
+    long-poll timeout."""
+    service = TelegramService(settings)
+    await service.start(poll_timeout=1)
     try:
-        assert app.post_init is not None
-        await app.post_init(app)
-        assert app.updater is not None
-        await app.updater.start_polling(
-            poll_interval=0.0, timeout=1, allowed_updates=ALLOWED_UPDATES
-        )
-        await app.start()
-        try:
-            yield app
-        finally:
-            if app.updater.running:
-                await app.updater.stop()
-            if app.running:
-                await app.stop()
+        yield service.app
     finally:
-        await app.shutdown()
-        if app.post_shutdown is not None:
-            await app.post_shutdown(app)
+        await service.stop()
 
 
 @pytest_asyncio.fixture

@@ -4,6 +4,7 @@ behind a webhook."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from typing import TYPE_CHECKING
 
@@ -143,6 +144,12 @@ async def test_webhook_mode_takes_updates_with_the_secret_and_refuses_others(
     assert heading_of(replies[-1]) == "Upprättad av"
     before = len(telegram_api.bot_messages(TEACHER))
     telegram_api.deliver_again(update)
-    replies = await telegram_api.wait_until_quiet(TEACHER, before)
-    assert heading_of(replies[-1]) == "Upprättad av"
+    for _ in range(100):  # taken with 200: the inbox has it, processed already
+        if [d for d in hook.deliveries if d[0] == update["update_id"] and d[2] == 200][1:]:
+            break
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.5)
+    assert len(telegram_api.bot_messages(TEACHER)) == before  # not answered twice
+    replies = await says(telegram_api, "/oversikt")
+    assert "\n".join(m["text"] for m in replies).count("Ringsjöskolan") == 1
     assert telegram_api.errors() == []
