@@ -117,28 +117,39 @@ def slack_team_of(body: dict[str, Any]) -> str:
     return ""
 
 
+async def slack_refusal(gate: Gate, client: Any, msg: Messages, body: dict[str, Any]) -> str | None:
+    """None when the request may go on. Otherwise the sender's workspace is not served: the
+    refusal is counted, a DM gets the one sentence, and the text for the HTTP answer is
+    returned (the sentence for a slash command, shown to the sender only; "" otherwise).
+    Called at the door, before the request is stored, so nothing of theirs is kept."""
+    if gate.open or body.get("type") in ("url_verification", "ssl_check"):
+        return None
+    if await gate.slack_team_allowed(slack_team_of(body), client.auth_test):
+        return None
+    await gate.refuse("slack")
+    text = msg("access.slack_foreign")
+    if body.get("command"):
+        return text
+    event = body.get("event") or {}
+    if event.get("type") == "message" and event.get("channel") and not event.get("bot_id"):
+        try:
+            await client.chat_postMessage(channel=event["channel"], text=text)
+        except Exception as exc:
+            log.debug("foreign workspace not told: %s", exc)
+    return ""
+
+
 def slack_middleware(gate: Gate, client: Any, msg: Messages) -> Any:
-    """A Bolt middleware (after Bolt's signature check): requests from another workspace are
-    acknowledged, answered with one sentence where Slack lets us, and go no further."""
+    """A Bolt middleware (after Bolt's signature check), for a request that reached Bolt
+    without passing the door (a test's direct dispatch): the same refusal as there."""
     from slack_bolt.response import BoltResponse
 
     async def only_installed_workspaces(
         body: dict[str, Any], next: Callable[[], Awaitable[None]]
     ) -> Any:
-        if gate.open or body.get("type") in ("url_verification", "ssl_check"):
+        refused = await slack_refusal(gate, client, msg, body)
+        if refused is None:
             return await next()
-        if await gate.slack_team_allowed(slack_team_of(body), client.auth_test):
-            return await next()
-        await gate.refuse("slack")
-        text = msg("access.slack_foreign")
-        if body.get("command"):
-            return BoltResponse(status=200, body=text)  # shown to the sender only
-        event = body.get("event") or {}
-        if event.get("type") == "message" and event.get("channel") and not event.get("bot_id"):
-            try:
-                await client.chat_postMessage(channel=event["channel"], text=text)
-            except Exception as exc:
-                log.debug("foreign workspace not told: %s", exc)
-        return BoltResponse(status=200, body="")
+        return BoltResponse(status=200, body=refused)
 
     return only_installed_workspaces

@@ -48,7 +48,7 @@ from slack_sdk.socket_mode.response import SocketModeResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import texts
-from bot.access import slack_middleware
+from bot.access import slack_middleware, slack_refusal
 from bot.app import Runtime, start_runtime
 from bot.health import HEALTH_PATH, database_reachable
 from bot.logging_setup import log_failure
@@ -527,6 +527,11 @@ class SlackAdapter:
             ):
                 return web.Response(status=401)
             content_type = request.headers.get("Content-Type", "application/json")
+            parsed = http_payload(body, content_type)
+            if parsed is not None and isinstance(parsed[1], dict):
+                refused = await slack_refusal(self.gate, self.client, self.msg, parsed[1])
+                if refused is not None:  # another workspace: answered here, nothing stored
+                    return web.Response(status=200, text=refused)
             item = http_item(body, content_type)
             if item is None:  # url_verification, ssl_check: Bolt answers those itself
                 bolt_response = await self.app.async_dispatch(await to_bolt_request(request))
@@ -615,20 +620,25 @@ def _item(key: str, user: str, mode: str, body: object, content_type: str) -> In
     )
 
 
-def http_item(body: str, content_type: str) -> InboxItem | None:
-    """The inbox row for an HTTP request Slack POSTed (signature already checked)."""
+def http_payload(body: str, content_type: str) -> tuple[str, Any] | None:
+    """(kind, payload) of an HTTP request Slack POSTed, or None when it is not readable."""
     try:
         if content_type.startswith("application/json"):
-            payload = json.loads(body)
-            kind = "events_api"
-        else:
-            form = {k: v[0] for k, v in parse_qs(body, keep_blank_values=True).items()}
-            if "payload" in form:
-                payload, kind = json.loads(form["payload"]), "interactive"
-            else:
-                payload, kind = form, "slash_commands"
+            return "events_api", json.loads(body)
+        form = {k: v[0] for k, v in parse_qs(body, keep_blank_values=True).items()}
+        if "payload" in form:
+            return "interactive", json.loads(form["payload"])
+        return "slash_commands", form
     except ValueError:
         return None
+
+
+def http_item(body: str, content_type: str) -> InboxItem | None:
+    """The inbox row for an HTTP request Slack POSTed (signature already checked)."""
+    parsed = http_payload(body, content_type)
+    if parsed is None:
+        return None
+    kind, payload = parsed
     found = request_key(kind, payload) if isinstance(payload, dict) else None
     if found is None:
         return None
@@ -655,6 +665,15 @@ class InboxSocketModeHandler(AsyncSocketModeHandler):
         if item is None:
             await super().handle(client, req)  # type: ignore[arg-type]
             return
+        if isinstance(req.payload, dict):
+            adapter = self.adapter
+            refused = await slack_refusal(adapter.gate, adapter.client, adapter.msg, req.payload)
+            if refused is not None:  # another workspace: answered here, nothing stored
+                payload = {"text": refused} if refused else None
+                await client.send_socket_mode_response(
+                    SocketModeResponse(envelope_id=req.envelope_id, payload=payload)
+                )
+                return
         try:
             await self.adapter.accept(item)
         except Exception as exc:  # not stored: no ack, so that Slack sends it again

@@ -164,6 +164,7 @@ async def test_slack_refuses_another_workspace_and_serves_its_own(tmp_path: Path
         assert command.status == 200 and "arbetsyta" in command.body
         await env.settle()
         assert rows(db, "SELECT channel, count FROM access_refusals") == [("slack", 2)]
+        assert rows(db, "SELECT count(*) FROM inbox") == [(0,)]  # refused at the door
         assert rows(db, "SELECT count(*) FROM users") == [(0,)]
         assert rows(db, "SELECT count(*) FROM plans") == [(0,)]
 
