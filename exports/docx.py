@@ -189,7 +189,11 @@ class Renderer:
             data, _ = _render(
                 template, plan, draft=draft, now=now, messages=messages, variant=chosen
             )
-        filename = document_filename(template, plan, local_date(now), draft=draft)
+        # The copy to hand in says so in its name; the working copy keeps the plain name.
+        copy = messages("export.filename_clean") if chosen is DocumentVariant.CLEAN else ""
+        filename = document_filename(
+            template, plan, local_date(now), draft=draft, messages=messages, copy=copy
+        )
         if pdf:
             data = to_pdf(data, messages=messages)
             filename = filename.removesuffix(".docx") + ".pdf"
