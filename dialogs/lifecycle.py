@@ -7,9 +7,9 @@ from __future__ import annotations
 import uuid
 
 from dialogs import asking, buttons, carry, followup, menus, personal_data
+from dialogs.commands import fold
 from dialogs.context import Ctx, Plan, has_followup
 from dialogs.present import describe_date
-from dialogs.commands import fold
 from dialogs.state import Paused, PlanState, ResumeMenu
 from dialogs.template import DocumentVariant, Phase, Template
 from dialogs.types import Choice, Outbound, PlanRecord, PlanStatus

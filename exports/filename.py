@@ -45,7 +45,13 @@ def document_filename(
     short_id = _part(plan.id)[:PLAN_ID_CHARS]
 
     prefix = (messages or Messages.load())("export.draft") + _SEPARATOR if draft else ""
-    suffix = (_SEPARATOR + _part(copy) if _part(copy) else "") + _SEPARATOR + today.isoformat() + (f" ({short_id})" if short_id else "") + ".docx"
+    suffix = (
+        (_SEPARATOR + _part(copy) if _part(copy) else "")
+        + _SEPARATOR
+        + today.isoformat()
+        + (f" ({short_id})" if short_id else "")
+        + ".docx"
+    )
     head = prefix + kind
     names: list[str] = []
     for text in (title, unit):

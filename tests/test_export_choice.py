@@ -170,7 +170,9 @@ def test_planbot_chat_saves_the_docx_and_the_pdf(tmp_path: Path) -> None:
     assert pdf == working.removesuffix(".docx") + ".pdf"
     for name, has_guidance in ((working, True), (clean, False)):
         document = docx.Document(str(tmp_path / "out" / name))
-        found = [p for p in document.paragraphs if p.style is not None and p.style.name == GUIDANCE_STYLE]
+        found = [
+            p for p in document.paragraphs if p.style is not None and p.style.name == GUIDANCE_STYLE
+        ]
         assert bool(found) is has_guidance, name
     # No number for a button the terminal cannot press; the note says what to type.
     assert "/exportera inlämning" in done.stdout

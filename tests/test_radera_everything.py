@@ -51,9 +51,7 @@ async def rows_of(runtime: Runtime, user_id: int, plan_ids: list[str]) -> dict[s
         "users by id": select(users).where(
             users.c.channel == ANNA.channel, users.c.external_id == ANNA.external_id
         ),
-        "plans": select(plans).where(
-            (plans.c.user_id == user_id) | plans.c.id.in_(plan_ids)
-        ),
+        "plans": select(plans).where((plans.c.user_id == user_id) | plans.c.id.in_(plan_ids)),
         "answers": select(answers).where(answers.c.plan_id.in_(plan_ids)),
         "processed_keys": select(processed_keys).where(processed_keys.c.user_id == user_id),
         "reminders": select(reminders).where(
@@ -88,7 +86,12 @@ async def test_radera_all_leaves_no_row_of_the_teacher(database_url: str) -> Non
         after = await rows_of(runtime, user_id, plan_ids)
         assert set(after.values()) == {0}, after
         text = await everything(runtime)
-        for trace in ("Närvaro hos Anna", "Närvaro och trivsel hos Anna", "Annaskolan", "Anna Lind"):
+        for trace in (
+            "Närvaro hos Anna",
+            "Närvaro och trivsel hos Anna",
+            "Annaskolan",
+            "Anna Lind",
+        ):
             assert trace not in text
         assert "'4711'" not in text
         # Bo is untouched.

@@ -21,7 +21,11 @@ pytest_plugins = ["tests.e2e.telegram_fixtures"]
 
 def guidance(data: bytes) -> list[str]:
     document = docx.Document(io.BytesIO(data))
-    return [p.text for p in document.paragraphs if p.style is not None and p.style.name == GUIDANCE_STYLE]
+    return [
+        p.text
+        for p in document.paragraphs
+        if p.style is not None and p.style.name == GUIDANCE_STYLE
+    ]
 
 
 def files(replies: list[Json]) -> list[Json]:
@@ -78,5 +82,7 @@ async def test_mina_uppgifter_sends_a_zip_of_every_answer_and_documents_that_ope
         assert answer in history
     documents = [n for n in archive.namelist() if n.endswith(".docx")]
     assert len(documents) == 1
-    text = "\n".join(p.text for p in docx.Document(io.BytesIO(archive.read(documents[0]))).paragraphs)
+    text = "\n".join(
+        p.text for p in docx.Document(io.BytesIO(archive.read(documents[0]))).paragraphs
+    )
     assert "Närvaro och trivsel i åk 7" in text
