@@ -44,12 +44,15 @@ source template (dialogs/carry.py).
 
 Buttons carry a tag of the prompt they belong to (dialogs/buttons.py, the one grammar of button
 values): a press on a button of an earlier prompt changes nothing and gets a short notice.
+Buttons that name their plan (Slack's App Home, the copies offered with a document) are not
+tagged: they stay good as long as the plan exists.
 
 Where things live: routing.py (the tables, dispatch), asking.py (the prompt, progress,
 /hjalp), answering.py (validation, storing, moving on, /hoppa, /tillbaka), long_answers.py,
 personal_data.py, editing.py (/andra), removing.py (/tabort), menus.py, lifecycle.py
 (start, create, open, /paus, planerad/klar, export, delete), followup.py, carry.py,
-overview.py, present.py (how answers are written), state.py, context.py, buttons.py.
+overview.py, present.py (how answers are written), my_data.py (/mina-uppgifter), state.py,
+context.py, buttons.py.
 """
 
 from __future__ import annotations
