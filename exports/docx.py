@@ -189,11 +189,7 @@ class Renderer:
             data, _ = _render(
                 template, plan, draft=draft, now=now, messages=messages, variant=chosen
             )
-        # The copy to hand in says so in its name; the working copy keeps the plain name.
-        copy = messages("export.filename_clean") if chosen is DocumentVariant.CLEAN else ""
-        filename = document_filename(
-            template, plan, local_date(now), draft=draft, messages=messages, copy=copy
-        )
+        filename = document_filename(template, plan, local_date(now), draft=draft)
         if pdf:
             data = to_pdf(data, messages=messages)
             filename = filename.removesuffix(".docx") + ".pdf"

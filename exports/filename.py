@@ -34,24 +34,15 @@ def document_filename(
     *,
     draft: bool = False,
     messages: Messages | None = None,
-    copy: str = "",
 ) -> str:
-    """A name safe on every file system, unique to the plan, "UTKAST" first for a draft;
-    `copy` ("inlämningsexemplar") before the day, so two copies of one plan never share a
-    name."""
+    """A name safe on every file system, unique to the plan, "UTKAST" first for a draft."""
     kind = _part(template.document_title) or _part(template.name) or "Plan"
     title = _part(answer_text(plan.answers, template.title_field)) or _part(plan.title)
     unit = _part(answer_text(plan.answers, template.unit_field))
     short_id = _part(plan.id)[:PLAN_ID_CHARS]
 
     prefix = (messages or Messages.load())("export.draft") + _SEPARATOR if draft else ""
-    suffix = (
-        (_SEPARATOR + _part(copy) if _part(copy) else "")
-        + _SEPARATOR
-        + today.isoformat()
-        + (f" ({short_id})" if short_id else "")
-        + ".docx"
-    )
+    suffix = _SEPARATOR + today.isoformat() + (f" ({short_id})" if short_id else "") + ".docx"
     head = prefix + kind
     names: list[str] = []
     for text in (title, unit):
