@@ -189,7 +189,12 @@ class Renderer:
             data, _ = _render(
                 template, plan, draft=draft, now=now, messages=messages, variant=chosen
             )
-        filename = document_filename(template, plan, local_date(now), draft=draft)
+        copy = (
+            messages(f"export.copy.{chosen.value}") if chosen != template.document_variant else ""
+        )
+        filename = document_filename(
+            template, plan, local_date(now), draft=draft, copy=copy, messages=messages
+        )
         if pdf:
             data = to_pdf(data, messages=messages)
             filename = filename.removesuffix(".docx") + ".pdf"

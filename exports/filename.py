@@ -33,16 +33,26 @@ def document_filename(
     today: dt.date,
     *,
     draft: bool = False,
+    copy: str = "",
     messages: Messages | None = None,
 ) -> str:
-    """A name safe on every file system, unique to the plan, "UTKAST" first for a draft."""
+    """A name safe on every file system, unique to the plan, "UTKAST" first for a draft.
+    `copy` names a copy other than the template's default ("inlämningsexemplar"), so the two
+    copies of one plan saved in one folder do not replace each other."""
     kind = _part(template.document_title) or _part(template.name) or "Plan"
     title = _part(answer_text(plan.answers, template.title_field)) or _part(plan.title)
     unit = _part(answer_text(plan.answers, template.unit_field))
     short_id = _part(plan.id)[:PLAN_ID_CHARS]
 
     prefix = (messages or Messages.load())("export.draft") + _SEPARATOR if draft else ""
-    suffix = _SEPARATOR + today.isoformat() + (f" ({short_id})" if short_id else "") + ".docx"
+    copy_part = _SEPARATOR + _part(copy) if _part(copy) else ""
+    suffix = (
+        copy_part
+        + _SEPARATOR
+        + today.isoformat()
+        + (f" ({short_id})" if short_id else "")
+        + ".docx"
+    )
     head = prefix + kind
     names: list[str] = []
     for text in (title, unit):

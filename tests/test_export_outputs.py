@@ -138,3 +138,14 @@ def test_a_broken_layout_is_logged_and_the_teacher_gets_the_plan_anyway(
         document = Renderer(tmp_path)(HP, plan, draft=False, now=NOW)
     assert "handlingsplan.docx" in caplog.text and "kan inte öppnas som Word-mall" in caplog.text
     assert "Steg 1: Var är vi?" in headings(open_docx(document.data))
+
+
+def test_the_two_copies_of_one_plan_do_not_replace_each_other_in_a_folder(
+    plan: PlanRecord,
+) -> None:
+    """A teacher who saves the working copy and the copy to hand in gets two files."""
+    working = render_document(HP, plan, draft=False, now=NOW, variant="arbetsexemplar")
+    clean = render_document(HP, plan, draft=False, now=NOW, variant="inlamning")
+    assert working.filename != clean.filename
+    assert "inlämningsexemplar" in clean.filename
+    assert "exemplar" not in working.filename  # the template's default copy: the plain name
