@@ -168,7 +168,9 @@ class Console:
         if out.note:
             # A quieter line in brackets; a note with brackets of its own is shown as it is.
             lines.append(out.note if "(" in out.note else f"({out.note})")
-        if out.choices:
+        if out.choices and out.export_plan_id is None:
+            # (A document's buttons, the other copy and a PDF, are not numbered here: a
+            # number would answer the question asked next. Its note says what to type.)
             lines.append(
                 "  ".join(
                     f"[{i}] {c.label.removeprefix(f'{i}. ')}" for i, c in enumerate(out.choices, 1)

@@ -1,10 +1,15 @@
 """Button values: the one grammar for what a pressed button sends back (Inbound.choice).
 
-    value  := scoped | plan_action | "new"
+    value  := scoped | plan_action | export_as | "new"
     scoped := "t" TAG ":" token          a button of one prompt; TAG (6 hex digits) changes
                                           whenever the prompt does, so an old button is stale
     plan_action := ("open" | "export") ":" PLAN_ID
                                           buttons outside any conversation (Slack's App Home)
+    export_as := "x" COPY ["p"] ":" PLAN_ID
+                                          one copy of a plan's document (COPY "a": the
+                                          arbetsexemplar, "i": the inlämningsexemplar; "p":
+                                          as PDF), offered with a document; never stale,
+                                          since it names its plan
     token  := INDEXED | WORD
     INDEXED := one letter and a number, the letter saying what the number picks:
         c  an option of the current choice question     a  an answer to change (/andra)
@@ -83,6 +88,22 @@ def plan_action(action: str, plan_id: str) -> str:
     return f"{action}:{plan_id}"
 
 
+# export_as: the letter of each copy (dialogs.template.DocumentVariant's values).
+EXPORT_COPIES = {"a": "arbetsexemplar", "i": "inlamning"}
+
+
+def export_as(plan_id: str, variant: str, *, pdf: bool = False) -> str:
+    [letter] = [k for k, v in EXPORT_COPIES.items() if v == variant]
+    return f"x{letter}{'p' if pdf else ''}:{plan_id}"
+
+
+@dataclass(frozen=True)
+class ExportAs:
+    plan_id: str
+    variant: str  # a DocumentVariant value
+    pdf: bool
+
+
 @dataclass(frozen=True)
 class Scoped:
     tag: str
@@ -105,7 +126,7 @@ class Unknown:
     value: str
 
 
-Parsed = Scoped | PlanAction | NewPlan | Unknown
+Parsed = Scoped | PlanAction | ExportAs | NewPlan | Unknown
 
 
 def parse(value: str) -> Parsed:
@@ -114,6 +135,8 @@ def parse(value: str) -> Parsed:
         return NewPlan()
     if colon and head in (OPEN_PLAN, EXPORT_PLAN) and rest:
         return PlanAction(head, rest)
+    if colon and rest and head[:1] == "x" and head[1:2] in EXPORT_COPIES and head[2:] in ("", "p"):
+        return ExportAs(rest, EXPORT_COPIES[head[1]], pdf=head[2:] == "p")
     if colon and head.startswith("t") and len(head) > 1:
         return Scoped(head[1:], rest)
     return Unknown(value)

@@ -24,6 +24,8 @@ class Command(StrEnum):
     DONE = "klar"
     CANCEL = "avbryt"
     FOLLOWUP = "uppfoljning"
+    # Telegram's command menu allows only a-z, 0-9 and _: listed there as /mina_uppgifter.
+    MY_DATA = "mina-uppgifter"  # everything stored about the teacher, as a zip
 
 
 # Published in platform menus, in this order (descriptions live in prompts/messages).
@@ -40,6 +42,7 @@ MENU: tuple[Command, ...] = (
     Command.PAUSE,
     Command.FOLLOWUP,
     Command.DELETE,
+    Command.MY_DATA,
 )
 
 _ALIASES: dict[str, Command] = {
@@ -63,6 +66,9 @@ _ALIASES: dict[str, Command] = {
     "fardig": Command.DONE,
     "klart": Command.DONE,
     "uppfoljningen": Command.FOLLOWUP,
+    "mina_uppgifter": Command.MY_DATA,
+    "minauppgifter": Command.MY_DATA,
+    "mina uppgifter": Command.MY_DATA,
 }
 # Bare words (no slash) that count as commands; only whole messages, so an answer that
 # merely contains "hjälp" is still an answer. /start is left out: "start" may be an answer.

@@ -22,13 +22,14 @@ the commands that only look):
 | (none)         | the cursor's answer        | the question's        | run                        |
 | paused         | resumes (not an answer)    | the question's        | end it                     |
 | buffer         | one more piece             | Klar: pieces → answer | only L /paus /klar /avbryt |
-| pii            | a rephrased answer         | keep, or rephrase     | run, mode stays            |
+| pii            | a rephrased answer         | keep, or rephrase     | end it; L keep it          |
 | andra          | number: picks; else answer | picks what to change  | end it; L keep it          |
 | remove_pick    | number: picks; else answer | picks what to remove  | end it; L keep it          |
 | remove         | yes/no; else answer        | ja removes, nej keeps | end it; L keep it          |
 | followup_offer | yes/no; else answer        | now, later (snoozes)  | end it; L keep it          |
 
-A command needs an active plan unless it is /start, /hjalp, /ny, /planer or /radera.
+A command needs an active plan unless it is /start, /hjalp, /ny, /planer, /radera or
+/mina-uppgifter.
 After a stored answer the cursor moves to the first unanswered slot after it (or the first
 unanswered anywhere); after an /andra detour it returns to where the teacher was. When no slot
 of the phase is left, a handlingsplan is *planerad* and its follow-up questions wait for the
@@ -43,12 +44,15 @@ source template (dialogs/carry.py).
 
 Buttons carry a tag of the prompt they belong to (dialogs/buttons.py, the one grammar of button
 values): a press on a button of an earlier prompt changes nothing and gets a short notice.
+Buttons that name their plan (Slack's App Home, the copies offered with a document) are not
+tagged: they stay good as long as the plan exists.
 
 Where things live: routing.py (the tables, dispatch), asking.py (the prompt, progress,
 /hjalp), answering.py (validation, storing, moving on, /hoppa, /tillbaka), long_answers.py,
 personal_data.py, editing.py (/andra), removing.py (/tabort), menus.py, lifecycle.py
 (start, create, open, /paus, planerad/klar, export, delete), followup.py, carry.py,
-overview.py, present.py (how answers are written), state.py, context.py, buttons.py.
+overview.py, present.py (how answers are written), my_data.py (/mina-uppgifter), state.py,
+context.py, buttons.py.
 """
 
 from __future__ import annotations
@@ -124,7 +128,8 @@ class Engine:
         return rows
 
     def command_menu(self) -> list[tuple[str, str]]:
-        return [(c.value, self.msg(f"command.{c.value}")) for c in MENU]
+        # A platform's menu takes a-z, 0-9 and _ (Telegram): /mina-uppgifter is /mina_uppgifter.
+        return [(c.value.replace("-", "_"), self.msg(f"command.{c.value}")) for c in MENU]
 
 
 def _result(ctx: Ctx) -> StepResult:

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import uuid
 
-from dialogs import asking, buttons, carry, followup, menus
+from dialogs import asking, buttons, carry, followup, menus, personal_data
+from dialogs.commands import fold
 from dialogs.context import Ctx, Plan, has_followup
 from dialogs.present import describe_date
 from dialogs.state import Paused, PlanState, ResumeMenu
-from dialogs.template import Phase, Template
-from dialogs.types import Outbound, PlanRecord, PlanStatus
+from dialogs.template import DocumentVariant, Phase, Template
+from dialogs.types import Choice, Outbound, PlanRecord, PlanStatus
 
 PLAN_NAMESPACE = uuid.UUID("8a1f7c52-2f6e-4a53-9a0e-5d1b8f0c3e21")
 
@@ -100,6 +101,9 @@ def create_plan(ctx: Ctx, template: Template, source: Plan | None = None) -> Non
 
 
 def activate(ctx: Ctx, plan: Plan) -> None:
+    previous = ctx.active
+    if previous is not None and previous.id != plan.id:
+        personal_data.drop(ctx, previous)  # a held answer does not wait in the plan left
     ctx.user.active = plan.id
     ctx.user.menu = None
     if isinstance(plan.state.mode, Paused):
@@ -165,15 +169,74 @@ def phase_complete(ctx: Ctx, plan: Plan) -> None:
     asking.prompt(ctx)
 
 
-def export(ctx: Ctx, plan: Plan) -> None:
+def export(
+    ctx: Ctx,
+    plan: Plan,
+    variant: DocumentVariant | None = None,
+    *,
+    pdf: bool = False,
+    docx: bool = True,
+) -> None:
+    """The plan's document at once (the template's default copy unless `variant`), with
+    buttons for what else there is: the other copy, and this copy as a PDF. The common case
+    (the default copy) costs no tap; any other document costs one. `docx=False` with `pdf`:
+    only the PDF, the teacher has this copy's .docx already."""
     draft = not ctx.planning_complete(plan)
+    chosen = variant or ctx.template(plan).document_variant
+    other = DocumentVariant.CLEAN if chosen is DocumentVariant.WORKING else DocumentVariant.WORKING
+    offers = [
+        Choice(
+            label=ctx.msg(f"button.export_{_COPY_BUTTON[other]}"),
+            value=buttons.export_as(plan.id, other.value),
+        )
+    ]
+    if not pdf:
+        offers.append(
+            Choice(
+                label=ctx.msg("button.export_pdf"),
+                value=buttons.export_as(plan.id, chosen.value, pdf=True),
+            )
+        )
+    only_pdf = pdf and not docx
     ctx.out.append(
         Outbound(
-            text=ctx.msg("exported.draft" if draft else "exported.final"),
+            text=ctx.msg(
+                "exported.pdf" if only_pdf else "exported.draft" if draft else "exported.final",
+                draft=draft,
+            ),
+            note=ctx.msg("export.offer_note", copy=chosen.value, pdf=pdf),
+            choices=tuple(offers),
             export_plan_id=plan.id,
             export_draft=draft,
+            export_variant=None if variant is None else variant.value,
+            export_pdf=pdf,
+            export_docx=not only_pdf,
         )
     )
+
+
+_COPY_BUTTON = {DocumentVariant.WORKING: "working", DocumentVariant.CLEAN: "clean"}
+
+
+def export_command(ctx: Ctx, plan: Plan, argument: str) -> None:
+    """/exportera, and typed wishes where there are no buttons (the terminal):
+    "/exportera pdf", "/exportera inlämning", "/exportera arbetsexemplar pdf"."""
+    variant: DocumentVariant | None = None
+    pdf = False
+    for word in fold(argument).replace(",", " ").split():
+        if word.startswith("pdf"):
+            pdf = True
+        elif word.startswith(("inlamning", "ren")):
+            variant = DocumentVariant.CLEAN
+        elif word.startswith("arbet"):
+            variant = DocumentVariant.WORKING
+    export(ctx, plan, variant, pdf=pdf)
+    asking.prompt(ctx)
+
+
+def export_button(ctx: Ctx, plan: Plan, variant: str, pdf: bool) -> None:
+    """A copy offered with a document: that copy; a PDF alone (its .docx was sent)."""
+    export(ctx, plan, DocumentVariant(variant), pdf=pdf, docx=not pdf)
 
 
 def delete_plan(ctx: Ctx, plan_id: str) -> None:

@@ -58,6 +58,16 @@ def on_button(ctx: Ctx, plan: Plan, token: str) -> bool:
 
 
 def on_text(ctx: Ctx, plan: Plan, text: str) -> bool:
-    """Text instead of a button: a rephrased answer (validated again like any)."""
-    plan.state.mode = None
+    """Text instead of a button: a rephrased answer (validated again like any). The held
+    text goes now, even if the new answer fails validation: the plan is touched so the state
+    without it is what gets stored."""
+    drop(ctx, plan)
     return False
+
+
+def drop(ctx: Ctx, plan: Plan) -> None:
+    """Let go of a held answer: the flagged text must not outlive the warning in the stored
+    plan state (a command or another plan left the warning)."""
+    if isinstance(plan.state.mode, PersonalData):
+        plan.state.mode = None
+        ctx.touch(plan)

@@ -20,6 +20,7 @@ from dialogs import (
     lifecycle,
     long_answers,
     menus,
+    my_data,
     overview,
     personal_data,
     removing,
@@ -96,7 +97,8 @@ MODES: dict[ModeName, ModeSpec] = {
             personal_data.on_text,
             personal_data.on_button,
             personal_data.prompt,
-            keeps=ALL_COMMANDS,
+            # A command that leaves the warning drops the held text (it is stored nowhere).
+            keeps=_LOOKING,
         ),
         ModeSpec(
             "andra",
@@ -187,11 +189,12 @@ COMMANDS: dict[Command, CommandSpec] = {
         CommandSpec(Command.EDIT, editing.menu),
         CommandSpec(Command.REMOVE, removing.menu),
         CommandSpec(Command.OVERVIEW, _then_prompt(overview.overview)),
-        CommandSpec(Command.EXPORT, _then_prompt(lifecycle.export)),
+        CommandSpec(Command.EXPORT, lifecycle.export_command),
         CommandSpec(Command.PAUSE, lambda ctx, plan, _: lifecycle.pause(ctx, plan)),
         CommandSpec(Command.DONE, lambda ctx, plan, _: long_answers.on_done(ctx, plan)),
         CommandSpec(Command.CANCEL, lambda ctx, plan, _: long_answers.on_cancel(ctx, plan)),
         CommandSpec(Command.FOLLOWUP, lambda ctx, plan, _: followup.start(ctx, plan)),
+        CommandSpec(Command.MY_DATA, run_any=lambda ctx, _: my_data.send(ctx)),
     )
 }
 
@@ -268,6 +271,10 @@ def on_choice(ctx: Ctx, value: str) -> None:
             lifecycle.activate(ctx, plan)
         else:
             lifecycle.export(ctx, plan)
+        return
+    if isinstance(parsed, buttons.ExportAs) and parsed.plan_id in ctx.plans:
+        # A copy offered with a document (it names its plan, so it is never stale).
+        lifecycle.export_button(ctx, ctx.plans[parsed.plan_id], parsed.variant, parsed.pdf)
         return
     if isinstance(parsed, buttons.NewPlan):
         on_command(ctx, ParsedCommand(Command.NEW, "ny", ""))

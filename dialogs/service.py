@@ -236,6 +236,21 @@ class Conversation:
         plan = plans[out.export_plan_id]
         template = self.templates[plan.template_id]
         variant = DocumentVariant(out.export_variant) if out.export_variant else None
+        if out.export_pdf and not out.export_docx:
+            # Only the PDF: the teacher has this copy's .docx already.
+            try:
+                pdf = await asyncio.to_thread(
+                    self.renderer,
+                    template,
+                    plan,
+                    draft=out.export_draft,
+                    now=now,
+                    variant=variant,
+                    pdf=True,
+                )
+            except DocumentUnavailable as exc:
+                return [out.model_copy(update={"text": str(exc), "note": None})]
+            return [out.model_copy(update={"document": pdf})]
         # Rendering takes tens of milliseconds: off the event loop, so other teachers'
         # turns go on meanwhile.
         document = await asyncio.to_thread(

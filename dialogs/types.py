@@ -91,6 +91,8 @@ class Outbound(Frozen):
     # template's default. `export_pdf`: a PDF too, sent after the .docx.
     export_variant: str | None = None
     export_pdf: bool = False
+    # False with `export_pdf`: only the PDF (the teacher has this copy's .docx already).
+    export_docx: bool = True
     document: Document | None = None
     # True for a message that asks the current question: the channel may treat it specially
     # (e.g. keep only the newest question's keyboard).

@@ -130,6 +130,92 @@ async def test_personal_data_rephrased_at_once_leaves_no_trace(
     assert PERSONNUMMER not in dump(tmp_path / "planbot.db")
 
 
+@pytest.mark.parametrize("command", ["/paus", "/ny", "/planer", "/andra", "/tillbaka", "/radera"])
+async def test_personal_data_left_with_a_command_leaves_no_trace(
+    database: Database, tmp_path: Path, command: str
+) -> None:
+    teacher = teacher_on(database)
+    await teacher.start()
+    await teacher.press("Handlingsplan")
+    await teacher.say(f"Elev {PERSONNUMMER}")
+    assert "personuppgifter" in teacher.text().lower()
+    assert PERSONNUMMER in dump(tmp_path / "planbot.db")  # held in the plan while it is asked
+    await teacher.say(command)
+    assert PERSONNUMMER not in dump(tmp_path / "planbot.db")
+    assert "personuppgifter" not in teacher.text().lower()  # the warning is over
+
+
+async def test_personal_data_with_an_answer_that_fails_validation_leaves_no_trace(
+    database: Database, tmp_path: Path
+) -> None:
+    teacher = teacher_on(database)
+    await teacher.start()
+    await teacher.press("Handlingsplan")
+    heading = teacher.question.heading
+    await teacher.say(f"Elev {PERSONNUMMER}")
+    await teacher.say("x")  # too short for the plan's name: refused, and asked again
+    assert teacher.question.heading == heading and "x" not in teacher.replies[-1].text.split()
+    assert PERSONNUMMER not in dump(tmp_path / "planbot.db")
+    await teacher.say("Närvaro i åk 7")
+    assert PERSONNUMMER not in dump(tmp_path / "planbot.db")
+    assert "Närvaro i åk 7" in dump(tmp_path / "planbot.db")
+
+
+async def test_personal_data_left_for_another_plan_leaves_no_trace(
+    database: Database, tmp_path: Path
+) -> None:
+    """Slack's App Home opens a plan by its own button, past any open question."""
+    from dialogs import buttons
+    from dialogs.types import InboundKind
+
+    teacher = teacher_on(database)
+    await teacher.start()
+    await teacher.press("Handlingsplan")
+    await teacher.say("Närvaro i åk 7")
+    first = (await database.store.load(teacher.user, key="")).user.state["active"]
+    await teacher.say("/ny")
+    await teacher.press("Åtgärdsplan")
+    await teacher.say(f"Elev {PERSONNUMMER}")
+    assert PERSONNUMMER in dump(tmp_path / "planbot.db")
+    assert isinstance(first, str)
+    opened = buttons.plan_action(buttons.OPEN_PLAN, first)
+    await teacher.send(teacher.inbound(InboundKind.CHOICE, choice=opened))
+    assert PERSONNUMMER not in dump(tmp_path / "planbot.db")
+
+
+async def test_mina_uppgifter_sends_the_zip_of_this_very_turn(tmp_path: Path) -> None:
+    from bot.app import start_runtime
+    from bot.settings import Settings
+
+    runtime = await start_runtime(
+        Settings(database_url=f"sqlite:///{tmp_path / 'p.db'}", _env_file=None)  # type: ignore[call-arg]
+    )
+    try:
+        teacher = Teacher(runtime.conversation)
+        await teacher.start()
+        await teacher.say("mina uppgifter")  # the bare words, as in Slack: nothing stored yet
+        assert "Det finns inget sparat om dig." in teacher.text()
+        assert not teacher.documents()
+        await teacher.say("/ny")
+        await teacher.press("Handlingsplan")
+        await teacher.say("Närvaro i åk 7")
+        await teacher.say("/tillbaka")
+        await teacher.say("Närvaro och trivsel i åk 7")
+        heading = teacher.question.heading
+        for command in ("/mina-uppgifter", "/mina_uppgifter", "Mina uppgifter"):
+            outs = await teacher.say(command)
+            [sent] = [o for o in outs if o.document is not None]
+            assert sent.text.startswith("Här är allt som sparats om dig")
+            assert sent.document is not None and sent.document.filename.endswith(".zip")
+            archive = zipfile.ZipFile(io.BytesIO(sent.document.data))
+            data = json.loads(archive.read("planbot-data.json"))
+            history = [h["value"]["text"] for plan in data["plans"] for h in plan["history"]]
+            assert {"Närvaro i åk 7", "Närvaro och trivsel i åk 7"} <= set(history)
+            assert teacher.question.heading == heading  # and the plan goes on
+    finally:
+        await runtime.close()
+
+
 async def test_the_admin_deletes_a_teacher_and_only_that_teacher(
     database: Database, tmp_path: Path
 ) -> None:
