@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from bot.reminders import Reminders, ReminderSettings
 from bot.settings import Settings
 from dialogs.messages import Messages
+from dialogs.reminders import ReminderRules
 from dialogs.service import Conversation
 from dialogs.template import PROMPTS_DIR, load_templates
 from exports.docx import render_document
@@ -45,5 +46,6 @@ async def start_runtime(settings: Settings) -> Runtime:
         render_document,
         messages=messages,
         after_commit=reminders.after_commit,
+        rules=ReminderRules(remind.hours(), remind.nudges()),
     )
     return Runtime(settings, database, conversation, reminders)

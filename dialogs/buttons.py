@@ -1,10 +1,14 @@
 """Button values: the one grammar for what a pressed button sends back (Inbound.choice).
 
-    value  := scoped | plan_action | "new"
+    value  := scoped | plan_action | reminder | "new"
     scoped := "t" TAG ":" token          a button of one prompt; TAG (6 hex digits) changes
                                           whenever the prompt does, so an old button is stale
     plan_action := ("open" | "export") ":" PLAN_ID
                                           buttons outside any conversation (Slack's App Home)
+    reminder := "rem:" ("now" | "week" | "off" | "on") ":" PLAN_ID [":" REMINDER_ID]
+                                          under a reminder the bot sent by itself (with the
+                                          reminder's id) or in the /paminnelser list (without):
+                                          pressed days later, so context-free like "open"
     token  := INDEXED | WORD
     INDEXED := one letter and a number, the letter saying what the number picks:
         c  an option of the current choice question     a  an answer to change (/andra)
@@ -56,6 +60,15 @@ INDEXED = (CHOICE, EDIT, REMOVE, PLAN, TEMPLATE, CARRY)
 OPEN_PLAN = "open"
 EXPORT_PLAN = "export"
 
+REMINDER = "rem"
+# What a reminder button does: open the plan's follow-up (a nudge: the plan) now, wait a
+# week, turn the plan's reminders off, or on again.
+REMIND_NOW = "now"
+REMIND_WEEK = "week"
+REMIND_OFF = "off"
+REMIND_ON = "on"
+REMIND_ACTIONS = (REMIND_NOW, REMIND_WEEK, REMIND_OFF, REMIND_ON)
+
 
 def indexed(prefix: str, index: int) -> str:
     assert prefix in INDEXED
@@ -83,6 +96,13 @@ def plan_action(action: str, plan_id: str) -> str:
     return f"{action}:{plan_id}"
 
 
+def reminder(action: str, plan_id: str, reminder_id: int | None = None) -> str:
+    """At most 4+5+32+1+10 = 52 bytes with a 32-character plan id."""
+    assert action in REMIND_ACTIONS and plan_id and ":" not in plan_id
+    value = f"{REMINDER}:{action}:{plan_id}"
+    return value if reminder_id is None else f"{value}:{reminder_id}"
+
+
 @dataclass(frozen=True)
 class Scoped:
     tag: str
@@ -96,6 +116,13 @@ class PlanAction:
 
 
 @dataclass(frozen=True)
+class ReminderPress:
+    action: str  # one of REMIND_ACTIONS
+    plan_id: str
+    reminder_id: int | None  # None: pressed in the /paminnelser list
+
+
+@dataclass(frozen=True)
 class NewPlan:
     pass
 
@@ -105,7 +132,7 @@ class Unknown:
     value: str
 
 
-Parsed = Scoped | PlanAction | NewPlan | Unknown
+Parsed = Scoped | PlanAction | ReminderPress | NewPlan | Unknown
 
 
 def parse(value: str) -> Parsed:
@@ -114,6 +141,19 @@ def parse(value: str) -> Parsed:
         return NewPlan()
     if colon and head in (OPEN_PLAN, EXPORT_PLAN) and rest:
         return PlanAction(head, rest)
+    if head == REMINDER and colon:
+        return _reminder(value)
     if colon and head.startswith("t") and len(head) > 1:
         return Scoped(head[1:], rest)
     return Unknown(value)
+
+
+def _reminder(value: str) -> ReminderPress | Unknown:
+    parts = value.split(":")
+    if len(parts) not in (3, 4) or parts[1] not in REMIND_ACTIONS or not parts[2]:
+        return Unknown(value)
+    if len(parts) == 3:
+        return ReminderPress(parts[1], parts[2], None)
+    if not parts[3].isdecimal():
+        return Unknown(value)
+    return ReminderPress(parts[1], parts[2], int(parts[3]))

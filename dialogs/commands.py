@@ -24,6 +24,7 @@ class Command(StrEnum):
     DONE = "klar"
     CANCEL = "avbryt"
     FOLLOWUP = "uppfoljning"
+    REMINDERS = "paminnelser"  # what the bot will remind of, per plan; on/off
 
 
 # Published in platform menus, in this order (descriptions live in prompts/messages).
@@ -39,6 +40,7 @@ MENU: tuple[Command, ...] = (
     Command.HELP,
     Command.PAUSE,
     Command.FOLLOWUP,
+    Command.REMINDERS,
     Command.DELETE,
 )
 
@@ -63,6 +65,8 @@ _ALIASES: dict[str, Command] = {
     "fardig": Command.DONE,
     "klart": Command.DONE,
     "uppfoljningen": Command.FOLLOWUP,
+    "paminnelse": Command.REMINDERS,
+    "mina paminnelser": Command.REMINDERS,
 }
 # Bare words (no slash) that count as commands; only whole messages, so an answer that
 # merely contains "hjälp" is still an answer. /start is left out: "start" may be an answer.

@@ -22,6 +22,7 @@ from dialogs import (
     menus,
     overview,
     personal_data,
+    reminder_actions,
     removing,
 )
 from dialogs.commands import Command, ParsedCommand, parse_command
@@ -192,6 +193,7 @@ COMMANDS: dict[Command, CommandSpec] = {
         CommandSpec(Command.DONE, lambda ctx, plan, _: long_answers.on_done(ctx, plan)),
         CommandSpec(Command.CANCEL, lambda ctx, plan, _: long_answers.on_cancel(ctx, plan)),
         CommandSpec(Command.FOLLOWUP, lambda ctx, plan, _: followup.start(ctx, plan)),
+        CommandSpec(Command.REMINDERS, run_any=lambda ctx, _: reminder_actions.listing(ctx)),
     )
 }
 
@@ -268,6 +270,10 @@ def on_choice(ctx: Ctx, value: str) -> None:
             lifecycle.activate(ctx, plan)
         else:
             lifecycle.export(ctx, plan)
+        return
+    if isinstance(parsed, buttons.ReminderPress):
+        # Pressed days after the reminder came, whatever the teacher is doing meanwhile.
+        reminder_actions.on_press(ctx, parsed)
         return
     if isinstance(parsed, buttons.NewPlan):
         on_command(ctx, ParsedCommand(Command.NEW, "ny", ""))

@@ -14,7 +14,9 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Protocol
 
 from dialogs import engine
+from dialogs.reminder_actions import Coming
 from dialogs.messages import Messages
+from dialogs.reminders import ReminderRules
 from dialogs.store import SessionStore, VersionConflict
 from dialogs.template import Template
 from dialogs.types import Changes, Document, Inbound, Outbound, PlanRecord, PlanSummary, UserRef
@@ -58,9 +60,10 @@ class Conversation:
         clock: Callable[[], dt.datetime] = utc_now,
         max_attempts: int = 10,
         after_commit: AfterCommit | None = None,
+        rules: ReminderRules | None = None,
     ) -> None:
         self.store = store
-        self.engine = engine.Engine(templates, messages or Messages.load())
+        self.engine = engine.Engine(templates, messages or Messages.load(), rules)
         self.renderer = renderer
         self.clock = clock
         self.max_attempts = max_attempts
@@ -102,6 +105,11 @@ class Conversation:
         """The teacher's plans, newest first, for an overview such as Slack's App Home."""
         snapshot = await self.store.load(user, key="")
         return self.engine.summaries(snapshot)
+
+    async def upcoming_reminders(self, user: UserRef) -> list[Coming]:
+        """The teacher's reminders still to come, soonest first (Slack's App Home)."""
+        snapshot = await self.store.load(user, key="")
+        return self.engine.upcoming(snapshot, self.clock())
 
     def command_menu(self) -> list[tuple[str, str]]:
         """(command, Swedish description) pairs for a platform's command menu."""
