@@ -100,6 +100,27 @@ async def remind(
                 )
                 senders["slack"] = slack_sender(client)
             report = await reminders.run_pass(moment, senders)
+        zone = reminders.hours.zone
+        for key, rows in (
+            ("reminder.cli.sent_one", report.sent),
+            ("reminder.cli.retried_one", report.retried),
+            ("reminder.cli.dropped_one", report.dropped),
+        ):
+            for r in rows:
+                print(
+                    messages(
+                        key,
+                        channel=r.channel,
+                        chat=r.chat,
+                        kind=messages(f"reminders.kind.{r.kind}"),
+                        title=r.title or messages("reminder.untitled"),
+                        due=r.due_at.astimezone(zone).isoformat(sep=" ", timespec="minutes"),
+                    ),
+                    file=out,
+                )
+        if not (report.sent or report.retried or report.dropped):
+            print(messages("reminder.cli.nothing"), file=out)
+            return 0
         print(
             messages(
                 "reminder.cli.sent",

@@ -51,6 +51,7 @@ class Coming:
     title: str
     reminder: DueReminder
     off: bool
+    line: str  # "måndag 22 mars 2027: uppföljning, Hur blev det? – v. 12 2027 → …"
 
 
 def _title(ctx: Ctx, plan: Plan) -> str:
@@ -171,7 +172,15 @@ def coming(ctx: Ctx) -> list[Coming]:
         if template is None:
             continue
         for reminder in derive(template, plan.stored(), ctx.now, rules.hours, rules.nudges):
-            out.append(Coming(plan.id, _title(ctx, plan), reminder, is_off(plan.state)))
+            out.append(
+                Coming(
+                    plan.id,
+                    _title(ctx, plan),
+                    reminder,
+                    is_off(plan.state),
+                    describe(ctx, reminder),
+                )
+            )
     return out
 
 
@@ -200,10 +209,10 @@ def listing(ctx: Ctx) -> None:
     blocks: list[str] = []
     choices: list[Choice] = []
     for plan in plans:
-        mine = [c.reminder for c in found if c.plan_id == plan.id]
+        mine = [c for c in found if c.plan_id == plan.id]
         off = is_off(plan.state)
         lines = [ctx.msg("reminders.plan", title=_title(ctx, plan), off=off)]
-        lines += [f"• {describe(ctx, r)}" for r in mine] or [ctx.msg("reminders.none")]
+        lines += [f"• {c.line}" for c in mine] or [ctx.msg("reminders.none")]
         blocks.append("\n".join(lines))
         if mine or off:
             label = ctx.msg("reminders.button.on" if off else "reminders.button.off")
