@@ -397,8 +397,10 @@ def snooze_due_in(
 def snoozed_until(
     now: dt.datetime, hours: SchoolHours, delay: dt.timedelta = SNOOZE
 ) -> dt.datetime:
-    """ "Påminn mig om en vecka": a week from now, at an hour the window allows."""
-    return hours.next_allowed(now + delay)
+    """ "Påminn mig om en vecka": a week from now on the school's clock (09:00 stays 09:00
+    across a change to summer time), at an hour the window allows."""
+    local = now.astimezone(hours.zone).replace(tzinfo=None) + delay
+    return hours.next_allowed(local.replace(tzinfo=hours.zone))
 
 
 # --------------------------------------------------------------------------- the message

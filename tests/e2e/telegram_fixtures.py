@@ -50,10 +50,11 @@ def bot_settings(emulator: TelegramEmulator, database_url: str, **extra: Any) ->
 
 
 @contextlib.asynccontextmanager
-async def polling_bot(settings: Settings) -> AsyncIterator[TelegramApp]:
+async def polling_bot(settings: Settings, runtime: Any = None) -> AsyncIterator[TelegramApp]:
     """The real Application, started as `run_polling` starts it (initialize, post_init, the
-    updater, start) but on the test's event loop, with a short long-poll timeout."""
-    app = build_application(settings)
+    updater, start) but on the test's event loop, with a short long-poll timeout. With
+    `runtime` (bot.app.Runtime), the bot uses it (a test's clock) and leaves it open."""
+    app = build_application(settings, runtime)
     await app.initialize()
     try:
         assert app.post_init is not None
