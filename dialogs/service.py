@@ -14,8 +14,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Protocol
 
 from dialogs import engine
-from dialogs.reminder_actions import Coming
 from dialogs.messages import Messages
+from dialogs.reminder_actions import Coming
 from dialogs.reminders import ReminderRules
 from dialogs.store import SessionStore, VersionConflict
 from dialogs.template import Template

@@ -13,18 +13,15 @@ from dialogs.reminders import ReminderAction, button_value
 from dialogs.state import PlanState
 from dialogs.types import InboundKind, Outbound
 from storage.reminders import OFF, PENDING, SENT
+from tests import test_reminders
 from tests.helpers import Clock, Teacher
 from tests.test_console_e2e import ANSWERS
-from tests.test_reminders import (  # noqa: F401 (fixtures)
-    Outbox,
-    database_url,
-    local,
-    plan_id,
-    plan_with_followup,
-    reminders_of,
-    runtime,
-)
+from tests.test_reminders import Outbox, local, plan_id, plan_with_followup, reminders_of
 from tests.test_storage import postgres_database  # noqa: F401
+
+# The app on SQLite and on PostgreSQL, with the injected clock.
+database_url = test_reminders.database_url
+runtime = test_reminders.runtime
 
 MONDAY = local(2027, 3, 22, 9, 0)
 TITLE = ANSWERS["titel"]
@@ -112,7 +109,8 @@ async def test_a_finished_follow_up_says_so_and_an_unfinished_plan_goes_on(
     now = value_of(reminder, "Fyll i uppföljningen nu")
     clock.now = MONDAY
     await press(teacher, now)
-    for text in ("Frånvaron minskade till 9 %.", "Uppföljningen samma dag fungerade.", "Mer stöd på måndagar."):
+    followup = ("Frånvaron sjönk till 9 %.", "Samma-dag-kontakten höll.", "Mer stöd på måndagar.")
+    for text in followup:
         await teacher.say(text)
     assert "klar" in teacher.text()
     await press(teacher, now)
@@ -201,9 +199,7 @@ async def test_paminnelser_lists_the_date_and_what_for_each_plan(
         listing = teacher.last[-1]
         assert listing.heading == "Påminnelser", word
     text = listing.text
-    assert (
-        "måndag 22 mars 2027: uppföljning, Hur blev det? – v. 12 2027 → 22–28 mars 2027" in text
-    )
+    assert "måndag 22 mars 2027: uppföljning, Hur blev det? – v. 12 2027 → 22–28 mars 2027" in text
     assert "onsdag 30 juni 2027: tidplanen är slut" in text
     assert f"”{OTHER}”\n• måndag 30 november 2026: en påminnelse om att göra klart" in text
     assert len(listing.choices) == 2

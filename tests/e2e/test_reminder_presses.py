@@ -203,6 +203,7 @@ async def test_slack_reminder_arrives_in_the_dm_and_its_buttons_work(tmp_path: P
 
         before = len(env.teacher.bot_messages())
         (end,) = (await reminders.run_pass(local(2027, 6, 30, 8, 0), send)).sent
+        assert end.kind == "period_end"
         (message,) = env.teacher.bot_messages()[before:]
         replies = await env.press("Stäng av påminnelser för planen", message)
         assert any("är avstängda" in m.visible_text() for m in replies)
