@@ -3,7 +3,10 @@
 For a cron job, or to catch up after the bots were down. It sends on every channel whose
 token is set (Telegram, Slack); the terminal's reminders wait for `planbot chat`. Running it
 twice sends nothing the second time: a sent reminder is marked so in the same database the
-bots use, and a reminder claimed by another process is not taken.
+bots use, and a reminder claimed by another process is not taken. It needs nothing but a
+channel's token (PLANBOT_TELEGRAM_TOKEN, with PLANBOT_TELEGRAM_API_URL for another API
+server; SLACK_BOT_TOKEN) and PLANBOT_DATABASE_URL, and tells the operator one line per
+reminder sent, retried or dropped, or "Inget att skicka.".
 """
 
 from __future__ import annotations

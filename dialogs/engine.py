@@ -53,7 +53,8 @@ Where things live: routing.py (the tables, dispatch), asking.py (the prompt, pro
 /hjalp), answering.py (validation, storing, moving on, /hoppa, /tillbaka), long_answers.py,
 personal_data.py, editing.py (/andra), removing.py (/tabort), menus.py, lifecycle.py
 (start, create, open, /paus, planerad/klar, export, delete), followup.py, carry.py,
-overview.py, present.py (how answers are written), state.py, context.py, buttons.py.
+overview.py, present.py (how answers are written), state.py, context.py, buttons.py,
+reminder_actions.py (the reminder buttons, /paminnelser).
 """
 
 from __future__ import annotations
