@@ -166,8 +166,8 @@ def fallback_text(out: Outbound) -> str:
 def home_view(
     summaries: list[PlanSummary], msg: Messages, coming: Sequence[Coming] = ()
 ) -> dict[str, Any]:
-    """The App Home tab: the teacher's plans with state and progress, and their buttons; the
-    reminders to come first, when there are any."""
+    """The App Home tab: the teacher's plans with state and progress, and their buttons; then
+    the reminders to come, when there are any."""
     blocks: list[Block] = [
         {"type": "header", "text": {"type": "plain_text", "text": msg("slack.home.heading")}},
         _section(escape_mrkdwn(msg("slack.home.intro"))),
@@ -175,7 +175,6 @@ def home_view(
             "type": "actions",
             "elements": [_button(msg("slack.button.new_plan"), NEW_PLAN, "home_new")],
         },
-        *_home_reminders(coming, msg),
     ]
     if not summaries:
         blocks.append(_section(escape_mrkdwn(msg("slack.home.empty"))))
@@ -206,6 +205,7 @@ def home_view(
     if len(summaries) > HOME_PLANS:
         more = msg("slack.home.more", count=len(summaries) - HOME_PLANS)
         blocks.append(_context(escape_mrkdwn(more)))
+    blocks += _home_reminders(coming, msg)
     return {"type": "home", "blocks": blocks[:HOME_BLOCKS]}
 
 
@@ -217,9 +217,9 @@ def _home_reminders(coming: Sequence[Coming], msg: Messages) -> list[Block]:
         f"• *{escape_mrkdwn(_short(c.title, 120))}*: {escape_mrkdwn(c.line)}"
         for c in coming[:HOME_REMINDERS]
     ]
-    return [
-        {"type": "divider"},
-        _section(f"*{escape_mrkdwn(msg('reminders.heading'))}*\n" + "\n".join(lines)),
+    return [  # a header, not a divider: dividers separate one plan from the next
+        {"type": "header", "text": {"type": "plain_text", "text": msg("reminders.heading")}},
+        _section("\n".join(lines)),
         _context(escape_mrkdwn(msg("slack.home.reminders_note"))),
     ]
 
