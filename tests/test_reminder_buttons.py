@@ -174,6 +174,8 @@ async def test_stang_av_stops_the_plans_reminders_and_paminnelser_turns_them_on(
     await teacher.press("13.")
     await teacher.say("v. 14 2027")
     assert {r.state for r in await reminders.store.of_plan(pid)} == {OFF}
+    wishes = (await stored_state(runtime, teacher, pid))["reminders"]
+    assert wishes["off"] is True  # type: ignore[index]
     assert (await reminders.run_pass(local(2027, 12, 1, 9, 0), {"test": Outbox()})).sent == []
     assert "Jag påminner" not in teacher.text()
 
