@@ -40,6 +40,9 @@ from dialogs.reminders import (
 from dialogs.template import Question, Template
 from dialogs.types import AnswerValue, Choice, Outbound, PlanStatus
 
+# Modes that hold something the teacher wrote and nothing else keeps: opening the plan from a
+# reminder leaves them, and the plan asks for them first.
+KEPT_MODES = ("buffer", "pii")
 LIST_PLANS = 10  # plans shown by /paminnelser (the most recently changed)
 
 
@@ -90,7 +93,8 @@ def open_followup(ctx: Ctx, plan: Plan) -> None:
         lifecycle.activate(ctx, plan)  # a nudge: on where it was
         return
     ctx.user.active = plan.id
-    plan.state.mode = None
+    if plan.state.mode_name not in KEPT_MODES:
+        plan.state.mode = None  # an offer, a pause, a list to pick from: the follow-up instead
     ctx.touch(plan)
     if plan.status is PlanStatus.DONE:
         ctx.say("reminder.already_done", title=_title(ctx, plan))

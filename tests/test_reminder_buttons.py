@@ -231,3 +231,23 @@ def test_reminder_values_are_one_grammar_with_the_engines_buttons() -> None:
     assert buttons.parse(f"rem:on:{pid}") == buttons.ReminderPress("on", pid, None)
     for bad in ("rem:later:p:1", "rem:now::1", "rem:now:p:x", "rem:now"):
         assert isinstance(buttons.parse(bad), buttons.Unknown), bad
+
+
+async def test_a_long_answer_being_collected_survives_pressing_the_reminder_again(
+    runtime: Runtime, clock: Clock
+) -> None:
+    teacher = await plan_with_followup(runtime)
+    reminder = await the_reminder(runtime)
+    now = value_of(reminder, "Fyll i uppföljningen nu")
+    clock.now = MONDAY
+    await press(teacher, now)
+    long = "Frånvaron sjönk tydligt under våren. " * 100  # 3,700 characters: collected
+    await teacher.say(long)
+    assert "Jag har tagit emot" in teacher.text()
+    await press(teacher, now)
+    assert "Jag har tagit emot 3700 tecken" in teacher.text()  # still collecting
+    await teacher.say("/klar")
+    pid = await plan_id(runtime, teacher)
+    answers = (await runtime.database.store.load(teacher.user, "")).plans[pid].answers
+    assert answers["resultat"].text.startswith("Frånvaron sjönk tydligt")
+    assert len(answers["resultat"].text) >= len(long.strip())
