@@ -116,7 +116,7 @@ def _open_next_plan(ctx: Ctx, plan: Plan, template: Template) -> None:
     begun = [
         p
         for p in ctx.plans.values()
-        if p.template_id == after.id and p.state.carried_from == plan.id
+        if p.template_id == after.id and p.state.carried_plan == plan.id
     ]
     if begun:
         lifecycle.activate(ctx, max(begun, key=lambda p: p.updated_at))

@@ -136,6 +136,7 @@ class PlanState(_Model):
     carried_from: str | None = None
     carried_template: str | None = None
     carried_shown: list[str] | None = None
+    carried_plan: str | None = None  # the id of the plan carried from (its reminder opens this)
     reminders: ReminderWishes | None = None  # JSON: "reminders" (dialogs/reminders.STATE_KEY)
 
     @property

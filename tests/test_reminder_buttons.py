@@ -251,3 +251,26 @@ async def test_a_long_answer_being_collected_survives_pressing_the_reminder_agai
     answers = (await runtime.database.store.load(teacher.user, "")).plans[pid].answers
     assert answers["resultat"].text.startswith("Frånvaron sjönk tydligt")
     assert len(answers["resultat"].text) >= len(long.strip())
+
+
+async def test_an_atgardsplans_reminder_opens_its_slutredovisning_once() -> None:
+    from dialogs.service import Conversation
+    from dialogs.store import MemoryStore
+    from dialogs.template import load_templates
+    from exports.docx import render_document
+    from tests.test_atgardsplan import hoor_conversation, play, start
+
+    store = MemoryStore()
+    teacher = Teacher(Conversation(store, load_templates(), render_document, clock=Clock()))
+    await start(teacher, "Åtgärdsplan")
+    await play(teacher, hoor_conversation())
+    ((pid, _),) = [(p, plan) for p, (_, plan) in store.plans.items()]
+    now = buttons.reminder(buttons.REMIND_NOW, pid, 7)
+
+    await press(teacher, now)
+    assert "”Huvudman Höör” följs upp i en Slutredovisning" in teacher.text()
+    assert teacher.question.heading == "Område 1 › Insats 1 › Deltagare"
+    await teacher.say("Rektorerna och processledarna.")
+    await press(teacher, now)  # again: the same report, where it was
+    assert len(store.plans) == 2
+    assert teacher.question.heading == "Område 1 › Insats 1 › Mål 1 › Måluppfyllelse"
