@@ -56,6 +56,8 @@ async def remind(
         if resync:
             plans = await reminders.resync_all(runtime.database.store, moment)
             print(messages("reminder.cli.resynced", plans=plans), file=out)
+        else:
+            await reminders.catch_up(runtime.database.store, moment)
         channels = [
             name
             for name, token in (

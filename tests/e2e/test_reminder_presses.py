@@ -334,3 +334,33 @@ async def test_two_running_bots_and_planbot_remind_send_each_reminder_once(
     print(f"{len(teachers)} reminders: {by_cron} by planbot remind, the rest by the workers")
     logs = "".join((tmp_path / f"worker{n}.log").read_text() for n in range(2))
     assert "Traceback" not in logs, logs[-3000:]
+
+
+async def test_plans_written_without_the_hook_are_caught_up_by_planbot_remind(
+    telegram_api: TelegramEmulator, database_url: str
+) -> None:
+    """A plan stored by a conversation with no reminder hook (another tool, an older version):
+    `planbot remind` derives it before its pass, and still sends once."""
+    from dialogs.service import Conversation
+    from dialogs.template import load_templates
+    from exports.docx import render_document
+    from storage.db import open_database
+
+    database = await open_database(database_url)
+    try:
+        conversation = Conversation(database.store, load_templates(), render_document)
+        teacher = EngineTeacher(conversation, user=UserRef(channel="telegram", external_id="4713"))
+        telegram_api.send_text(4713, "/start")  # the chat exists
+        await teacher.start()
+        await teacher.press("Handlingsplan")
+        for text in answers():
+            await teacher.say(text)
+    finally:
+        await database.close()
+    assert "planerad" in teacher.text()
+    out = await planbot_remind(telegram_api, database_url, "--now", "2027-03-22T08:00")
+    assert "Skickad: telegram:4713" in out
+    out = await planbot_remind(telegram_api, database_url, "--now", "2027-03-22T08:00")
+    assert out.strip() == "Inget att skicka."
+    (reminder,) = telegram_api.bot_messages(4713)
+    assert reminder["text"].startswith(f"Dags för uppföljning av ”{TITLE}”")
