@@ -1,6 +1,6 @@
 """A reminder's buttons through the real channels: the reminder arrives in the Telegram chat
-(sent by `planbot remind`, configured with nothing but the bot token, the API URL and the
-database URL) and in the Slack DM (sent by the Slack app's own pass); "Påminn mig om en
+(sent by `planbot remind`, configured by the bot token, the API URL and the database URL —
+nothing else is needed, see the last test) and in the Slack DM (sent by the Slack app's own pass); "Påminn mig om en
 vecka", "Fyll i uppföljningen nu" (while another plan is active) and "Stäng av" pressed
 there do what they say. Then two long-running `planbot telegram` workers and a `planbot
 remind` at the same time, on PostgreSQL: each reminder once."""
@@ -53,8 +53,8 @@ def clean_env(**env: str) -> dict[str, str]:
     return environ
 
 
-async def planbot_remind(tg: TelegramEmulator, database_url: str, *args: str) -> str:
-    """`planbot remind …` as an operator runs it from cron: three variables, nothing else."""
+async def planbot_remind(tg: TelegramEmulator, database_url: str, *args: str, **extra: str) -> str:
+    """`planbot remind …` as an operator runs it from cron: three variables (and `extra`)."""
     process = await asyncio.create_subprocess_exec(
         str(PLANBOT),
         "remind",
@@ -63,6 +63,7 @@ async def planbot_remind(tg: TelegramEmulator, database_url: str, *args: str) ->
             PLANBOT_TELEGRAM_TOKEN=tg.token,
             PLANBOT_TELEGRAM_API_URL=tg.base_url,
             PLANBOT_DATABASE_URL=database_url,
+            **extra,
         ),
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
@@ -92,6 +93,13 @@ async def test_telegram_reminder_buttons_snooze_open_the_follow_up_and_stop(
     try:
         async with polling_bot(settings, runtime):
             teacher: Teacher = Teacher(telegram_api)
+
+            async def remind(now: str) -> str:
+                # The same settings as the bot's: no nudges (else the other plan's come too).
+                return await planbot_remind(
+                    telegram_api, database_url, "--now", now, PLANBOT_REMIND_NUDGE_TIMES="0"
+                )
+
             await teacher.says("/start")
             for text in answers():
                 await teacher.says(text)
@@ -101,9 +109,9 @@ async def test_telegram_reminder_buttons_snooze_open_the_follow_up_and_stop(
 
             # Monday 22 March, cron: the reminder, once.
             before = len(teacher.seen)
-            out = await planbot_remind(telegram_api, database_url, "--now", "2027-03-22T08:00")
+            out = await remind("2027-03-22T08:00")
             assert f"Skickad: telegram:{teacher.id}" in out and TITLE in out
-            out = await planbot_remind(telegram_api, database_url, "--now", "2027-03-22T08:05")
+            out = await remind("2027-03-22T08:05")
             assert out.strip() == "Inget att skicka."
             (reminder,) = teacher.seen[before:]
             assert labels(reminder) == BUTTONS
@@ -113,7 +121,7 @@ async def test_telegram_reminder_buttons_snooze_open_the_follow_up_and_stop(
             _, replies = await teacher.presses("Påminn mig om en vecka", reminder)
             assert f"påminner dig om ”{TITLE}” igen tisdag 30 mars 2027" in texts(replies)
             before = len(teacher.seen)
-            out = await planbot_remind(telegram_api, database_url, "--now", "2027-03-29T12:00")
+            out = await remind("2027-03-29T12:00")
             assert out.strip() == "Inget att skicka." and len(teacher.seen) == before
 
             # Meanwhile the teacher is in the middle of another plan.
@@ -122,7 +130,7 @@ async def test_telegram_reminder_buttons_snooze_open_the_follow_up_and_stop(
             await teacher.says(OTHER)
             await teacher.says(ANSWERS["enhet"])
             before = len(teacher.seen)
-            await planbot_remind(telegram_api, database_url, "--now", "2027-03-30T08:00")
+            await remind("2027-03-30T08:00")
             (again,) = teacher.seen[before:]
             assert again["text"].startswith(f"Dags för uppföljning av ”{TITLE}”")
 
@@ -139,7 +147,7 @@ async def test_telegram_reminder_buttons_snooze_open_the_follow_up_and_stop(
 
             # The tidplan's end, 30 June: "Stäng av påminnelser för planen".
             before = len(teacher.seen)
-            await planbot_remind(telegram_api, database_url, "--now", "2027-06-30T08:00")
+            await remind("2027-06-30T08:00")
             (end,) = teacher.seen[before:]
             assert end["text"].startswith(f"Tidplanen för ”{TITLE}”")
             clock.now = local(2027, 6, 30, 10, 0)
@@ -147,7 +155,7 @@ async def test_telegram_reminder_buttons_snooze_open_the_follow_up_and_stop(
             said = texts(replies)
             assert f"Påminnelserna för ”{TITLE}” är avstängda" in said and "/paminnelser" in said
             before = len(teacher.seen)
-            out = await planbot_remind(telegram_api, database_url, "--now", "2027-12-01T09:00")
+            out = await remind("2027-12-01T09:00")
             assert out.strip() == "Inget att skicka." and len(teacher.seen) == before
 
             replies = await teacher.says("påminnelser")
