@@ -2,8 +2,8 @@
 (sent by `planbot remind`, configured by the bot token, the API URL and the database URL —
 nothing else is needed, see the last test) and in the Slack DM (sent by the Slack app's own
 pass); "Påminn mig om en vecka", "Fyll i uppföljningen nu" (while another plan is active)
-and "Stäng av" pressed there do what they say. Then two long-running `planbot telegram` workers and a `planbot
-remind` at the same time, on PostgreSQL: each reminder once."""
+and "Stäng av" pressed there do what they say. Then two long-running `planbot telegram`
+workers and a `planbot remind` at the same time, on PostgreSQL: each reminder once."""
 
 from __future__ import annotations
 
