@@ -12,6 +12,7 @@ from bot.datarights import export_zip
 from bot.logging_setup import turn_logger
 from bot.reminders import Reminders, ReminderSettings
 from bot.settings import Settings
+from dialogs.reminders import ReminderRules
 from dialogs.service import Conversation
 from exports.docx import Renderer
 from storage.access import AccessStore
@@ -64,6 +65,7 @@ async def start_runtime(settings: Settings) -> Runtime:
             engine=database.engine,
             messages=messages,
         ),
+        rules=ReminderRules(remind.hours(), remind.nudges()),
     )
     gate = Gate(settings, AccessStore(database.engine))
     return Runtime(settings, database, conversation, gate, reminders)

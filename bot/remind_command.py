@@ -3,7 +3,10 @@
 For a cron job, or to catch up after the bots were down. It sends on every channel whose
 token is set (Telegram, Slack); the terminal's reminders wait for `planbot chat`. Running it
 twice sends nothing the second time: a sent reminder is marked so in the same database the
-bots use, and a reminder claimed by another process is not taken.
+bots use, and a reminder claimed by another process is not taken. It needs nothing but a
+channel's token (PLANBOT_TELEGRAM_TOKEN, with PLANBOT_TELEGRAM_API_URL for another API
+server; SLACK_BOT_TOKEN) and PLANBOT_DATABASE_URL, and tells the operator one line per
+reminder sent, retried or dropped, or "Inget att skicka.".
 """
 
 from __future__ import annotations
@@ -53,6 +56,8 @@ async def remind(
         if resync:
             plans = await reminders.resync_all(runtime.database.store, moment)
             print(messages("reminder.cli.resynced", plans=plans), file=out)
+        else:
+            await reminders.catch_up(runtime.database.store, moment)
         channels = [
             name
             for name, token in (
@@ -100,6 +105,27 @@ async def remind(
                 )
                 senders["slack"] = slack_sender(client)
             report = await reminders.run_pass(moment, senders)
+        zone = reminders.hours.zone
+        for key, rows in (
+            ("reminder.cli.sent_one", report.sent),
+            ("reminder.cli.retried_one", report.retried),
+            ("reminder.cli.dropped_one", report.dropped),
+        ):
+            for r in rows:
+                print(
+                    messages(
+                        key,
+                        channel=r.channel,
+                        chat=r.chat,
+                        kind=messages(f"reminders.kind.{r.kind}"),
+                        title=r.title or messages("reminder.untitled"),
+                        due=r.due_at.astimezone(zone).isoformat(sep=" ", timespec="minutes"),
+                    ),
+                    file=out,
+                )
+        if not (report.sent or report.retried or report.dropped):
+            print(messages("reminder.cli.nothing"), file=out)
+            return 0
         print(
             messages(
                 "reminder.cli.sent",

@@ -168,6 +168,25 @@ class Reminders:
             count += len(derived)
         return count
 
+    async def catch_up(self, sessions: SessionStore, now: dt.datetime) -> int:
+        """Derive the unfinished plans that have no rows yet (`ReminderStore.without_rows`);
+        how many got reminders."""
+        wanted: dict[UserRef, set[str]] = {}
+        for user, pid in await self.store.without_rows():
+            wanted.setdefault(user, set()).add(pid)
+        count = 0
+        for user, pids in wanted.items():
+            snapshot = await sessions.load(user, key="")
+            derived = {
+                pid: found
+                for pid in pids
+                if pid in snapshot.plans and (found := self.derive_for(snapshot.plans[pid], now))
+            }
+            if derived:
+                await self.store.sync(user, derived, now)
+                count += len(derived)
+        return count
+
     # ------------------------------------------------------------------ sending
 
     def outbound(self, reminder: StoredReminder) -> Outbound:

@@ -58,6 +58,7 @@ from bot.settings import Settings
 from bot.textsplit import fit_text
 from dialogs.buttons import NEW_PLAN
 from dialogs.messages import Messages
+from dialogs.reminder_actions import Coming
 from dialogs.types import Inbound, InboundKind, Outbound, PlanSummary, UserRef
 from storage.inbox import InboxEntry, InboxItem
 
@@ -75,6 +76,7 @@ HOME_BLOCKS = 100
 ACTIONS_ELEMENTS = 25
 BUTTON_TEXT = 75
 FALLBACK_TEXT = 3000
+HOME_REMINDERS = 8  # one section of at most 3,000 characters
 HOME_PLANS = 20  # 4 blocks each, below HOME_BLOCKS with the heading around them
 SEEN_LIMIT = 10_000  # event ids / pressed messages remembered for de-duplication
 
@@ -170,8 +172,11 @@ def fallback_text(out: Outbound) -> str:
     return escape_mrkdwn(text) or " "
 
 
-def home_view(summaries: list[PlanSummary], msg: Messages) -> dict[str, Any]:
-    """The App Home tab: the teacher's plans with state and progress, and their buttons."""
+def home_view(
+    summaries: list[PlanSummary], msg: Messages, coming: Sequence[Coming] = ()
+) -> dict[str, Any]:
+    """The App Home tab: the teacher's plans with state and progress, and their buttons; then
+    the reminders to come, when there are any."""
     blocks: list[Block] = [
         {"type": "header", "text": {"type": "plain_text", "text": msg("slack.home.heading")}},
         _section(escape_mrkdwn(msg("slack.home.intro"))),
@@ -209,7 +214,23 @@ def home_view(summaries: list[PlanSummary], msg: Messages) -> dict[str, Any]:
     if len(summaries) > HOME_PLANS:
         more = msg("slack.home.more", count=len(summaries) - HOME_PLANS)
         blocks.append(_context(escape_mrkdwn(more)))
+    blocks += _home_reminders(coming, msg)
     return {"type": "home", "blocks": blocks[:HOME_BLOCKS]}
+
+
+def _home_reminders(coming: Sequence[Coming], msg: Messages) -> list[Block]:
+    """ "Påminnelser": what the bot will come back with, soonest first (at most a few)."""
+    if not coming:
+        return []
+    lines = [
+        f"• *{escape_mrkdwn(_short(c.title, 120))}*: {escape_mrkdwn(c.line)}"
+        for c in coming[:HOME_REMINDERS]
+    ]
+    return [  # a header, not a divider: dividers separate one plan from the next
+        {"type": "header", "text": {"type": "plain_text", "text": msg("reminders.heading")}},
+        _section("\n".join(lines)),
+        _context(escape_mrkdwn(msg("slack.home.reminders_note"))),
+    ]
 
 
 def _pressed_blocks(blocks: list[Block], chosen: str) -> list[Block]:
@@ -511,7 +532,9 @@ class SlackAdapter:
 
     async def _publish_home(self, user_id: str) -> None:
         summaries = await self.conversation.summaries(_user(user_id))
-        await self.client.views_publish(user_id=user_id, view=home_view(summaries, self.msg))
+        coming = await self.conversation.upcoming_reminders(_user(user_id))
+        view = home_view(summaries, self.msg, coming)
+        await self.client.views_publish(user_id=user_id, view=view)
 
     # ---- HTTP mode
 

@@ -4,7 +4,15 @@ cursor on (after an /andra detour: back to where the teacher was), "one more?" a
 
 from __future__ import annotations
 
-from dialogs import asking, buttons, lifecycle, long_answers, personal_data, validators
+from dialogs import (
+    asking,
+    buttons,
+    lifecycle,
+    long_answers,
+    personal_data,
+    reminder_actions,
+    validators,
+)
 from dialogs.commands import fold
 from dialogs.context import Ctx, Plan
 from dialogs.present import yes_or_no
@@ -105,7 +113,7 @@ def store(ctx: Ctx, plan: Plan, slot: Slot, value: AnswerValue) -> None:
         if q.id == template.title_field and not value.skipped:
             plan.title = value.text
         if q.followup_date and value.start is not None:
-            plan.state.followup_date = value.end or value.start
+            plan.state.followup_date = reminder_actions.followup_day(value, ctx)
     ctx.touch(plan)
 
 

@@ -3,9 +3,9 @@ cursor's question with its buttons and progress line), and /hjalp."""
 
 from __future__ import annotations
 
-from dialogs import buttons, carry, menus, routing
+from dialogs import buttons, carry, menus, reminder_actions, routing
 from dialogs.context import Ctx, Plan
-from dialogs.present import describe_date, shown
+from dialogs.present import shown
 from dialogs.slots import Slot, instances_of
 from dialogs.state import ResumeMenu
 from dialogs.template import AnswerType
@@ -53,7 +53,7 @@ def finished_prompt(ctx: Ctx, plan: Plan) -> None:
             text=ctx.msg(
                 f"finished.{plan.status.value}",
                 title=plan.title or template.name,
-                followup=describe_date(plan.state.followup_date),
+                **reminder_actions.followup_words(ctx, plan),
             ),
             choices=ctx.choices(
                 [

@@ -1,6 +1,6 @@
 """Button values: the one grammar for what a pressed button sends back (Inbound.choice).
 
-    value  := scoped | plan_action | export_as | "new"
+    value  := scoped | plan_action | export_as | reminder | "new"
     scoped := "t" TAG ":" token          a button of one prompt; TAG (6 hex digits) changes
                                           whenever the prompt does, so an old button is stale
     plan_action := ("open" | "export") ":" PLAN_ID
@@ -10,6 +10,10 @@
                                           arbetsexemplar, "i": the inlämningsexemplar; "p":
                                           as PDF), offered with a document; never stale,
                                           since it names its plan
+    reminder := "rem:" ("now" | "week" | "off" | "on") ":" PLAN_ID [":" REMINDER_ID]
+                                          under a reminder the bot sent by itself (with the
+                                          reminder's id) or in the /paminnelser list (without):
+                                          pressed days later, so context-free like "open"
     token  := INDEXED | WORD
     INDEXED := one letter and a number, the letter saying what the number picks:
         c  an option of the current choice question     a  an answer to change (/andra)
@@ -61,6 +65,15 @@ INDEXED = (CHOICE, EDIT, REMOVE, PLAN, TEMPLATE, CARRY)
 OPEN_PLAN = "open"
 EXPORT_PLAN = "export"
 
+REMINDER = "rem"
+# What a reminder button does: open the plan's follow-up (a nudge: the plan) now, wait a
+# week, turn the plan's reminders off, or on again.
+REMIND_NOW = "now"
+REMIND_WEEK = "week"
+REMIND_OFF = "off"
+REMIND_ON = "on"
+REMIND_ACTIONS = (REMIND_NOW, REMIND_WEEK, REMIND_OFF, REMIND_ON)
+
 
 def indexed(prefix: str, index: int) -> str:
     assert prefix in INDEXED
@@ -104,6 +117,13 @@ class ExportAs:
     pdf: bool
 
 
+def reminder(action: str, plan_id: str, reminder_id: int | None = None) -> str:
+    """At most 4+5+32+1+10 = 52 bytes with a 32-character plan id."""
+    assert action in REMIND_ACTIONS and plan_id and ":" not in plan_id
+    value = f"{REMINDER}:{action}:{plan_id}"
+    return value if reminder_id is None else f"{value}:{reminder_id}"
+
+
 @dataclass(frozen=True)
 class Scoped:
     tag: str
@@ -117,6 +137,13 @@ class PlanAction:
 
 
 @dataclass(frozen=True)
+class ReminderPress:
+    action: str  # one of REMIND_ACTIONS
+    plan_id: str
+    reminder_id: int | None  # None: pressed in the /paminnelser list
+
+
+@dataclass(frozen=True)
 class NewPlan:
     pass
 
@@ -126,7 +153,7 @@ class Unknown:
     value: str
 
 
-Parsed = Scoped | PlanAction | ExportAs | NewPlan | Unknown
+Parsed = Scoped | PlanAction | ExportAs | ReminderPress | NewPlan | Unknown
 
 
 def parse(value: str) -> Parsed:
@@ -137,6 +164,19 @@ def parse(value: str) -> Parsed:
         return PlanAction(head, rest)
     if colon and rest and head[:1] == "x" and head[1:2] in EXPORT_COPIES and head[2:] in ("", "p"):
         return ExportAs(rest, EXPORT_COPIES[head[1]], pdf=head[2:] == "p")
+    if head == REMINDER and colon:
+        return _reminder(value)
     if colon and head.startswith("t") and len(head) > 1:
         return Scoped(head[1:], rest)
     return Unknown(value)
+
+
+def _reminder(value: str) -> ReminderPress | Unknown:
+    parts = value.split(":")
+    if len(parts) not in (3, 4) or parts[1] not in REMIND_ACTIONS or not parts[2]:
+        return Unknown(value)
+    if len(parts) == 3:
+        return ReminderPress(parts[1], parts[2], None)
+    if not parts[3].isdecimal():
+        return Unknown(value)
+    return ReminderPress(parts[1], parts[2], int(parts[3]))

@@ -91,6 +91,7 @@ def carry_over(ctx: Ctx, template: Template, plan: Plan, source: Plan) -> None:
     st.carried = carried
     st.carried_from = source.title or source_template.name
     st.carried_template = source_template.name
+    st.carried_plan = source.id
     st.carried_shown = []
 
 

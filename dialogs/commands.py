@@ -26,6 +26,7 @@ class Command(StrEnum):
     FOLLOWUP = "uppfoljning"
     # Telegram's command menu allows only a-z, 0-9 and _: listed there as /mina_uppgifter.
     MY_DATA = "mina-uppgifter"  # everything stored about the teacher, as a zip
+    REMINDERS = "paminnelser"  # what the bot will remind of, per plan; on/off
 
 
 # Published in platform menus, in this order (descriptions live in prompts/messages).
@@ -41,6 +42,7 @@ MENU: tuple[Command, ...] = (
     Command.HELP,
     Command.PAUSE,
     Command.FOLLOWUP,
+    Command.REMINDERS,
     Command.DELETE,
     Command.MY_DATA,
 )
@@ -69,6 +71,8 @@ _ALIASES: dict[str, Command] = {
     "mina_uppgifter": Command.MY_DATA,
     "minauppgifter": Command.MY_DATA,
     "mina uppgifter": Command.MY_DATA,
+    "paminnelse": Command.REMINDERS,
+    "mina paminnelser": Command.REMINDERS,
 }
 # Bare words (no slash) that count as commands; only whole messages, so an answer that
 # merely contains "hjälp" is still an answer. /start is left out: "start" may be an answer.

@@ -11,6 +11,7 @@ from typing import Any
 
 from dialogs import buttons
 from dialogs.messages import Messages
+from dialogs.reminders import ReminderRules
 from dialogs.slots import Slot, is_answered, plan_slots
 from dialogs.state import PlanState, UserState
 from dialogs.template import Phase, Question, Template
@@ -85,6 +86,7 @@ class Ctx:
     deleted: list[str] = field(default_factory=list)
     delete_user: bool = False
     out: list[Outbound] = field(default_factory=list)
+    rules: ReminderRules = field(default_factory=ReminderRules)  # school hours, nudges
     _slot_cache: dict[tuple[Any, ...], list[Slot]] = field(default_factory=dict)
 
     @classmethod

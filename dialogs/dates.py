@@ -308,3 +308,11 @@ def describe_period(start: dt.date, end: dt.date) -> str:
     if start.year == end.year:
         return f"{_day_month(start)} – {_day_month(end)} {end.year}"
     return f"{_day_month(start)} {start.year} – {_day_month(end)} {end.year}"
+
+
+WEEKDAYS: tuple[str, ...] = ("måndag", "tisdag", "onsdag", "torsdag", "fredag", "lördag", "söndag")
+
+
+def describe_day(day: dt.date) -> str:
+    """One day with its weekday, as a reminder's day is told: "måndag 22 mars 2027"."""
+    return f"{WEEKDAYS[day.weekday()]} {describe_period(day, day)}"

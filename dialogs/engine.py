@@ -28,8 +28,8 @@ the commands that only look):
 | remove         | yes/no; else answer        | ja removes, nej keeps | end it; L keep it          |
 | followup_offer | yes/no; else answer        | now, later (snoozes)  | end it; L keep it          |
 
-A command needs an active plan unless it is /start, /hjalp, /ny, /planer, /radera or
-/mina-uppgifter.
+A command needs an active plan unless it is /start, /hjalp, /ny, /planer, /radera,
+/mina-uppgifter or /paminnelser.
 After a stored answer the cursor moves to the first unanswered slot after it (or the first
 unanswered anywhere); after an /andra detour it returns to where the teacher was. When no slot
 of the phase is left, a handlingsplan is *planerad* and its follow-up questions wait for the
@@ -46,13 +46,18 @@ Buttons carry a tag of the prompt they belong to (dialogs/buttons.py, the one gr
 values): a press on a button of an earlier prompt changes nothing and gets a short notice.
 Buttons that name their plan (Slack's App Home, the copies offered with a document) are not
 tagged: they stay good as long as the plan exists.
+The buttons under a reminder the bot sent by itself ("rem:…") name their plan and are taken
+whatever the teacher is doing (dialogs/reminder_actions.py): "Fyll i uppföljningen nu" makes
+that plan the active one (the other keeps its cursor), "Påminn mig om en vecka" and "Stäng
+av" write the teacher's wish into the plan's state, and the reminder rows follow after the
+commit (dialogs/reminders.py, storage/reminders.py).
 
 Where things live: routing.py (the tables, dispatch), asking.py (the prompt, progress,
 /hjalp), answering.py (validation, storing, moving on, /hoppa, /tillbaka), long_answers.py,
 personal_data.py, editing.py (/andra), removing.py (/tabort), menus.py, lifecycle.py
 (start, create, open, /paus, planerad/klar, export, delete), followup.py, carry.py,
 overview.py, present.py (how answers are written), my_data.py (/mina-uppgifter), state.py,
-context.py, buttons.py.
+context.py, buttons.py, reminder_actions.py (the reminder buttons, /paminnelser).
 """
 
 from __future__ import annotations
@@ -61,10 +66,11 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from dialogs import asking, buttons, routing
+from dialogs import asking, buttons, reminder_actions, routing
 from dialogs.commands import MENU
 from dialogs.context import Ctx, counts
 from dialogs.messages import Messages
+from dialogs.reminders import ReminderRules
 from dialogs.state import PlanState, UserState
 from dialogs.template import Template
 from dialogs.types import Changes, Inbound, Outbound, PlanRecord, PlanSummary, Snapshot
@@ -78,7 +84,12 @@ class StepResult:
 
 
 class Engine:
-    def __init__(self, templates: dict[str, Template], messages: Messages) -> None:
+    def __init__(
+        self,
+        templates: dict[str, Template],
+        messages: Messages,
+        rules: ReminderRules | None = None,
+    ) -> None:
         if not templates:
             raise ValueError("the engine needs at least one template")
         for template in templates.values():
@@ -90,17 +101,29 @@ class Engine:
                     )
         self.templates = templates
         self.msg = messages
+        self.rules = rules or ReminderRules()
 
     def step(self, snapshot: Snapshot, inbound: Inbound, now: dt.datetime) -> StepResult:
         ctx = Ctx.load(self.templates, self.msg, snapshot, inbound, now)
+        ctx.rules = self.rules
         routing.dispatch(ctx, inbound)
         return _result(ctx)
 
     def replay(self, snapshot: Snapshot, now: dt.datetime) -> list[Outbound]:
         """A repeated update: change nothing, ask the current question again."""
         ctx = Ctx.load(self.templates, self.msg, snapshot, None, now)
+        ctx.rules = self.rules
         asking.prompt(ctx)
         return ctx.out
+
+    def upcoming(self, snapshot: Snapshot, now: dt.datetime) -> list[reminder_actions.Coming]:
+        """The teacher's reminders to come, soonest first (Slack's App Home)."""
+        ctx = Ctx.load(self.templates, self.msg, snapshot, None, now)
+        ctx.rules = self.rules
+        return sorted(
+            (c for c in reminder_actions.coming(ctx) if not c.off),
+            key=lambda c: c.reminder.due_at,
+        )
 
     def summaries(self, snapshot: Snapshot) -> list[PlanSummary]:
         active = UserState.load(snapshot.user.state).active

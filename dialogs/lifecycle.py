@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import uuid
 
-from dialogs import asking, buttons, carry, followup, menus, personal_data
+from dialogs import asking, buttons, carry, followup, menus, personal_data, reminder_actions
 from dialogs.commands import fold
 from dialogs.context import Ctx, Plan, has_followup
-from dialogs.present import describe_date
 from dialogs.state import Paused, PlanState, ResumeMenu
 from dialogs.template import DocumentVariant, Phase, Template
 from dialogs.types import Choice, Outbound, PlanRecord, PlanStatus
@@ -163,7 +162,7 @@ def phase_complete(ctx: Ctx, plan: Plan) -> None:
     ctx.say(
         "complete.planned" if plan.status is PlanStatus.PLANNED else "complete.done",
         title=plan.title or template.name,
-        followup=describe_date(plan.state.followup_date),
+        **reminder_actions.followup_words(ctx, plan),
     )
     export(ctx, plan)
     asking.prompt(ctx)

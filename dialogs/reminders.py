@@ -49,9 +49,11 @@ from zoneinfo import ZoneInfo
 
 import holidays
 
+from dialogs import buttons
 from dialogs.dates import Period, find_when, read_back
 from dialogs.messages import Messages
 from dialogs.slots import Frame, plan_slots, schema_path
+from dialogs.state import PlanState, ReminderWishes
 from dialogs.template import Group, Phase, Question, Remind, Template
 from dialogs.types import Choice, Outbound, PlanRecord, PlanStatus
 
@@ -77,15 +79,13 @@ SNOOZE = dt.timedelta(days=7)
 
 
 # --------------------------------------------------------------------------- button values
-# One grammar, built and read only here: "rem:<action>:<plan id>:<reminder id>". Context-free
-# like "open:<plan id>": valid whatever the teacher is doing, since a reminder arrives
-# outside the conversation. At most 4+5+32+1+10 = 52 bytes, within Telegram's 64.
-
-BUTTON_PREFIX = "rem"
+# The values live in the engine's one button grammar (dialogs/buttons.py, "rem:…"): context-
+# free like "open:<plan id>", valid whatever the teacher is doing, since a reminder arrives
+# outside the conversation. These two read and write the three under a sent reminder.
 
 
 def button_value(action: ReminderAction, plan_id: str, reminder_id: int) -> str:
-    return f"{BUTTON_PREFIX}:{action.value}:{plan_id}:{reminder_id}"
+    return buttons.reminder(action.value, plan_id, reminder_id)
 
 
 @dataclass(frozen=True)
@@ -97,15 +97,12 @@ class ButtonPress:
 
 def parse_button_value(value: str) -> ButtonPress | None:
     """The pressed reminder button, or None when `value` is no reminder button."""
-    parts = value.split(":")
-    if len(parts) != 4 or parts[0] != BUTTON_PREFIX:
+    parsed = buttons.parse(value)
+    if not isinstance(parsed, buttons.ReminderPress) or parsed.reminder_id is None:
         return None
-    _, action, plan_id, reminder_id = parts
-    if action not in ReminderAction.__members__.values() or not reminder_id.isdigit():
+    if parsed.action not in ReminderAction.__members__.values():
         return None
-    if not plan_id:
-        return None
-    return ButtonPress(ReminderAction(action), plan_id, int(reminder_id))
+    return ButtonPress(ReminderAction(parsed.action), parsed.plan_id, parsed.reminder_id)
 
 
 # --------------------------------------------------------------------------- school hours
@@ -190,6 +187,14 @@ class Nudges:
 
 
 @dataclass(frozen=True)
+class ReminderRules:
+    """The operator's settings the engine needs to answer a reminder button."""
+
+    hours: SchoolHours = field(default_factory=SchoolHours)
+    nudges: Nudges = field(default_factory=Nudges)
+
+
+@dataclass(frozen=True)
 class DueReminder:
     """One reminder a plan should have. (kind, ref) is its key within the plan."""
 
@@ -210,15 +215,32 @@ class DueReminder:
 STATE_KEY = "reminders"
 
 
-def turn_off(state: dict[str, Any], off: bool = True) -> None:
-    """Record in a plan's state that its reminders are off (or on again)."""
+def turn_off(state: PlanState | dict[str, Any], off: bool = True) -> None:
+    """Record in a plan's state (typed, or its stored JSON) that its reminders are off (or
+    on again)."""
+    if isinstance(state, PlanState):
+        wishes = state.reminders or ReminderWishes()
+        wishes.off = off
+        state.reminders = wishes
+        return
     state.setdefault(STATE_KEY, {})["off"] = off
 
 
-def snooze(state: dict[str, Any], kind: ReminderKind, ref: str, until: dt.datetime) -> None:
+def snooze(
+    state: PlanState | dict[str, Any], kind: ReminderKind, ref: str, until: dt.datetime
+) -> None:
     """Record in a plan's state that one reminder waits until `until` (see snoozed_until)."""
-    snoozed = state.setdefault(STATE_KEY, {}).setdefault("snoozed", {})
-    snoozed[f"{kind.value}:{ref}"] = until.astimezone(dt.UTC).isoformat()
+    key, until = f"{kind.value}:{ref}", until.astimezone(dt.UTC)
+    if isinstance(state, PlanState):
+        wishes = state.reminders or ReminderWishes()
+        wishes.snoozed = {**wishes.snoozed, key: until}
+        state.reminders = wishes
+        return
+    state.setdefault(STATE_KEY, {}).setdefault("snoozed", {})[key] = until.isoformat()
+
+
+def is_off(state: PlanState) -> bool:
+    return state.reminders is not None and state.reminders.off is True
 
 
 def _wishes(state: Mapping[str, Any]) -> tuple[bool | None, dict[str, dt.datetime]]:
@@ -352,17 +374,33 @@ def snooze_due(
 ) -> int:
     """ "Påminn mig om en vecka" pressed under a reminder of `plan`: every reminder of the
     plan that is due by `now` waits until `until` (in plan.state); how many."""
+    return snooze_due_in(template, plan, plan.state, now, until, hours, nudges)
+
+
+def snooze_due_in(
+    template: Template,
+    plan: PlanRecord,
+    state: PlanState | dict[str, Any],
+    now: dt.datetime,
+    until: dt.datetime,
+    hours: SchoolHours | None = None,
+    nudges: Nudges | None = None,
+) -> int:
+    """`snooze_due` with the wishes written to `state` (the engine's typed working copy of
+    the plan whose record is `plan`)."""
     due = [r for r in derive(template, plan, now, hours, nudges) if r.due_at <= now]
     for reminder in due:
-        snooze(plan.state, reminder.kind, reminder.ref, until)
+        snooze(state, reminder.kind, reminder.ref, until)
     return len(due)
 
 
 def snoozed_until(
     now: dt.datetime, hours: SchoolHours, delay: dt.timedelta = SNOOZE
 ) -> dt.datetime:
-    """ "Påminn mig om en vecka": a week from now, at an hour the window allows."""
-    return hours.next_allowed(now + delay)
+    """ "Påminn mig om en vecka": a week from now on the school's clock (09:00 stays 09:00
+    across a change to summer time), at an hour the window allows."""
+    local = now.astimezone(hours.zone).replace(tzinfo=None) + delay
+    return hours.next_allowed(local.replace(tzinfo=hours.zone))
 
 
 # --------------------------------------------------------------------------- the message

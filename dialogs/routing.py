@@ -23,6 +23,7 @@ from dialogs import (
     my_data,
     overview,
     personal_data,
+    reminder_actions,
     removing,
 )
 from dialogs.commands import Command, ParsedCommand, parse_command
@@ -195,6 +196,7 @@ COMMANDS: dict[Command, CommandSpec] = {
         CommandSpec(Command.CANCEL, lambda ctx, plan, _: long_answers.on_cancel(ctx, plan)),
         CommandSpec(Command.FOLLOWUP, lambda ctx, plan, _: followup.start(ctx, plan)),
         CommandSpec(Command.MY_DATA, run_any=lambda ctx, _: my_data.send(ctx)),
+        CommandSpec(Command.REMINDERS, run_any=lambda ctx, _: reminder_actions.listing(ctx)),
     )
 }
 
@@ -275,6 +277,10 @@ def on_choice(ctx: Ctx, value: str) -> None:
     if isinstance(parsed, buttons.ExportAs) and parsed.plan_id in ctx.plans:
         # A copy offered with a document (it names its plan, so it is never stale).
         lifecycle.export_button(ctx, ctx.plans[parsed.plan_id], parsed.variant, parsed.pdf)
+        return
+    if isinstance(parsed, buttons.ReminderPress):
+        # Pressed days after the reminder came, whatever the teacher is doing meanwhile.
+        reminder_actions.on_press(ctx, parsed)
         return
     if isinstance(parsed, buttons.NewPlan):
         on_command(ctx, ParsedCommand(Command.NEW, "ny", ""))

@@ -19,6 +19,8 @@ from typing import Protocol
 
 from dialogs import engine
 from dialogs.messages import Messages
+from dialogs.reminder_actions import Coming
+from dialogs.reminders import ReminderRules
 from dialogs.store import SessionStore, VersionConflict
 from dialogs.template import DocumentVariant, Template
 from dialogs.types import Changes, Document, Inbound, Outbound, PlanRecord, PlanSummary, UserRef
@@ -99,9 +101,10 @@ class Conversation:
         on_turn: Callable[[Turn], None] | None = None,
         data_export: Callable[[UserRef], Awaitable[Document | None]] | None = None,
         retry_budget: float = 10.0,
+        rules: ReminderRules | None = None,
     ) -> None:
         self.store = store
-        self.engine = engine.Engine(templates, messages or Messages.load())
+        self.engine = engine.Engine(templates, messages or Messages.load(), rules)
         self.renderer = renderer
         self.clock = clock
         self.max_attempts = max_attempts
@@ -201,6 +204,11 @@ class Conversation:
         """The teacher's plans, newest first, for an overview such as Slack's App Home."""
         snapshot = await self.store.load(user, key="")
         return self.engine.summaries(snapshot)
+
+    async def upcoming_reminders(self, user: UserRef) -> list[Coming]:
+        """The teacher's reminders still to come, soonest first (Slack's App Home)."""
+        snapshot = await self.store.load(user, key="")
+        return self.engine.upcoming(snapshot, self.clock())
 
     def command_menu(self) -> list[tuple[str, str]]:
         """(command, Swedish description) pairs for a platform's command menu."""

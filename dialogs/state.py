@@ -109,6 +109,14 @@ _MODE_KEYS = {key for _, key in _MODE_FIELDS.values()}
 # --------------------------------------------------------------------------- plan state
 
 
+class ReminderWishes(_Model):
+    """What the teacher said about a plan's reminders (dialogs/reminders.py reads it from the
+    stored JSON, `{"off": true, "snoozed": {"followup:nar_uppfoljning": "2027-03-30T06:00Z"}}`)."""
+
+    off: bool | None = None  # True: turned off, False: on again, None: never said
+    snoozed: dict[str, dt.datetime] = Field(default_factory=dict)  # "<kind>:<ref>" → until
+
+
 class PlanState(_Model):
     """One plan's dialog state."""
 
@@ -128,6 +136,8 @@ class PlanState(_Model):
     carried_from: str | None = None
     carried_template: str | None = None
     carried_shown: list[str] | None = None
+    carried_plan: str | None = None  # the id of the plan carried from (its reminder opens this)
+    reminders: ReminderWishes | None = None  # JSON: "reminders" (dialogs/reminders.STATE_KEY)
 
     @property
     def mode_name(self) -> ModeName | None:

@@ -33,7 +33,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from dialogs.reminders import DueReminder
-from dialogs.types import UserRef
+from dialogs.types import PlanStatus, UserRef
 from storage.models import plans, reminders, users
 
 PENDING = "pending"
@@ -45,6 +45,7 @@ OFF = "off"
 STATES = (PENDING, CLAIMED, SENT, DROPPED, SNOOZED, OFF)
 
 LEASE = dt.timedelta(minutes=10)
+DONE_STATUS = PlanStatus.DONE.value
 _WAITING = (PENDING, SNOOZED)
 
 
@@ -388,6 +389,22 @@ class ReminderStore:
                 .order_by(reminders.c.next_try_at)
             )
             return [_row(r) for r in found]
+
+    async def without_rows(self) -> list[tuple[UserRef, str]]:
+        """Unfinished plans that have no reminder row at all: new plans with nothing to remind
+        of yet, or plans written where no hook synced them (another tool, an older version).
+        Cheap to find, so `planbot remind` catches up on them before every pass."""
+        async with self._engine.connect() as conn:
+            found = await conn.execute(
+                select(users.c.channel, users.c.external_id, plans.c.id)
+                .select_from(plans.join(users, users.c.id == plans.c.user_id))
+                .where(
+                    plans.c.status != DONE_STATUS,
+                    ~select(reminders.c.id).where(reminders.c.plan_id == plans.c.id).exists(),
+                )
+                .order_by(users.c.id)
+            )
+            return [(UserRef(channel=c, external_id=e), pid) for c, e, pid in found]
 
     async def users(self) -> list[UserRef]:
         """Every teacher, for a full resync (plans written before reminders existed)."""

@@ -135,6 +135,8 @@ PRESS = st.one_of(
     st.tuples(st.just("made_up"), st.text(max_size=12) | st.sampled_from(["new", "t000000:ja"])),
     st.tuples(st.just("open"), st.integers(0, 5)),
     st.tuples(st.just("export"), st.integers(0, 5)),
+    # A reminder's buttons (and /paminnelser's), pressed whenever, on either teacher's plan.
+    st.tuples(st.sampled_from(["rem:now", "rem:week", "rem:off", "rem:on"]), st.integers(0, 5)),
 )
 EVENT = st.one_of(
     st.tuples(st.just("start"), WHO),
@@ -226,6 +228,9 @@ class World:
             elif how in ("open", "export"):
                 plans = self.plans_of(who) + self.plans_of(1 - who)
                 value = f"{how}:{plans[arg % len(plans)] if plans else 'nothing'}"
+            elif how.startswith("rem:"):
+                plans = self.plans_of(who) + self.plans_of(1 - who)
+                value = f"{how}:{plans[arg % len(plans)] if plans else 'nothing'}:{arg}"
             return Inbound(user=user, kind=InboundKind.CHOICE, key=key, choice=value)
         raise AssertionError(kind)
 

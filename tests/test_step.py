@@ -244,9 +244,10 @@ def test_the_engine_docstring_shows_the_table_the_router_uses() -> None:
     assert set(routing.COMMANDS) == set(Command)
     # The rows and sentences written by hand say what the COMMANDS table does.
     without_plan = " ".join(f"/{c.value}" for c, spec in routing.COMMANDS.items() if spec.run_any)
-    assert without_plan == "/start /hjalp /ny /planer /radera /mina-uppgifter"
+    assert without_plan == "/start /hjalp /ny /planer /radera /mina-uppgifter /paminnelser"
     assert (
-        "unless it is /start, /hjalp, /ny, /planer, /radera or\n/mina-uppgifter" in engine.__doc__
+        "unless it is /start, /hjalp, /ny, /planer, /radera,\n/mina-uppgifter or /paminnelser."
+        in engine.__doc__
     )
     assert [c for c, spec in routing.COMMANDS.items() if not spec.closes_menu] == [Command.HELP]
     assert "close it; /hjalp not" in engine.__doc__

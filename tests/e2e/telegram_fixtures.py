@@ -51,11 +51,12 @@ def bot_settings(emulator: TelegramEmulator, database_url: str, **extra: Any) ->
 
 
 @contextlib.asynccontextmanager
-async def polling_bot(settings: Settings) -> AsyncIterator[TelegramApp]:
+async def polling_bot(settings: Settings, runtime: Any = None) -> AsyncIterator[TelegramApp]:
     """The bot as `planbot telegram` runs it (the real Application, updates stored in the
     inbox before the next getUpdates confirms them), on the test's event loop, with a short
-    long-poll timeout."""
-    service = TelegramService(settings)
+    long-poll timeout. With `runtime` (bot.app.Runtime), the bot uses it (a test's clock) and
+    leaves it open."""
+    service = TelegramService(settings, runtime)
     await service.start(poll_timeout=1)
     try:
         yield service.app
