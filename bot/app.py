@@ -45,5 +45,6 @@ async def start_runtime(settings: Settings) -> Runtime:
         render_document,
         messages=messages,
         after_commit=reminders.after_commit,
+        burst_seconds=settings.burst_seconds,
     )
     return Runtime(settings, database, conversation, reminders)

@@ -24,6 +24,7 @@ class Command(StrEnum):
     DONE = "klar"
     CANCEL = "avbryt"
     FOLLOWUP = "uppfoljning"
+    APPEND = "laggtill"  # add the next text to the previous long answer
 
 
 # Published in platform menus, in this order (descriptions live in prompts/messages).
@@ -63,6 +64,8 @@ _ALIASES: dict[str, Command] = {
     "fardig": Command.DONE,
     "klart": Command.DONE,
     "uppfoljningen": Command.FOLLOWUP,
+    "lagg till": Command.APPEND,
+    "lagg till i forra svaret": Command.APPEND,
 }
 # Bare words (no slash) that count as commands; only whole messages, so an answer that
 # merely contains "hjälp" is still an answer. /start is left out: "start" may be an answer.
@@ -90,7 +93,7 @@ def parse_command(text: str) -> ParsedCommand | None:
         key = fold(head)
         command = _BARE.get(key) or (Command.START if key == "start" else None)
         return ParsedCommand(command, head, rest.strip())
-    if len(stripped) > 20:  # a bare command is one or two words; answers are longer
+    if len(stripped) > 30:  # a bare command is one or two words; answers are longer
         return None
     key = fold(stripped).rstrip(".!? ")
     if key in _BARE:

@@ -74,7 +74,14 @@ class StepResult:
 
 
 class Engine:
-    def __init__(self, templates: dict[str, Template], messages: Messages) -> None:
+    def __init__(
+        self,
+        templates: dict[str, Template],
+        messages: Messages,
+        *,
+        burst_seconds: float = 3.0,
+        burst_channels: frozenset[str] | None = None,
+    ) -> None:
         if not templates:
             raise ValueError("the engine needs at least one template")
         for template in templates.values():
@@ -86,15 +93,27 @@ class Engine:
                     )
         self.templates = templates
         self.msg = messages
+        self.burst = dt.timedelta(seconds=max(0.0, burst_seconds))
+        # Channels whose messages may be one answer split by the sender; None: all but the
+        # terminal, where a pasted text is already one message (bot/console.py).
+        self.burst_channels = burst_channels
+
+    def _burst(self, snapshot: Snapshot) -> dt.timedelta:
+        channel = snapshot.user.ref.channel
+        if self.burst_channels is None:
+            on = channel != "console"
+        else:
+            on = channel in self.burst_channels
+        return self.burst if on else dt.timedelta(0)
 
     def step(self, snapshot: Snapshot, inbound: Inbound, now: dt.datetime) -> StepResult:
-        ctx = Ctx.load(self.templates, self.msg, snapshot, inbound, now)
+        ctx = Ctx.load(self.templates, self.msg, snapshot, inbound, now, self._burst(snapshot))
         routing.dispatch(ctx, inbound)
         return _result(ctx)
 
     def replay(self, snapshot: Snapshot, now: dt.datetime) -> list[Outbound]:
         """A repeated update: change nothing, ask the current question again."""
-        ctx = Ctx.load(self.templates, self.msg, snapshot, None, now)
+        ctx = Ctx.load(self.templates, self.msg, snapshot, None, now, self._burst(snapshot))
         asking.prompt(ctx)
         return ctx.out
 

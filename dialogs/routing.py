@@ -13,7 +13,9 @@ from dataclasses import dataclass
 
 from dialogs import (
     answering,
+    asked,
     asking,
+    bursts,
     buttons,
     editing,
     followup,
@@ -23,6 +25,8 @@ from dialogs import (
     overview,
     personal_data,
     removing,
+    review,
+    typed,
 )
 from dialogs.commands import Command, ParsedCommand, parse_command
 from dialogs.context import Ctx, Plan
@@ -100,7 +104,7 @@ MODES: dict[ModeName, ModeSpec] = {
         ),
         ModeSpec(
             "andra",
-            "number: picks; else answer",
+            "label, number, prefix: picks",
             "picks what to change",
             editing.on_text,
             editing.on_button,
@@ -109,7 +113,7 @@ MODES: dict[ModeName, ModeSpec] = {
         ),
         ModeSpec(
             "remove_pick",
-            "number: picks; else answer",
+            "label, number, prefix: picks",
             "picks what to remove",
             removing.pick_text,
             removing.pick_button,
@@ -134,6 +138,33 @@ MODES: dict[ModeName, ModeSpec] = {
             followup.reoffer,
             keeps=_LOOKING,
         ),
+        ModeSpec(
+            "append",
+            "added to the answer",
+            "Avbryt",
+            bursts.append_text,
+            bursts.append_button,
+            bursts.append_prompt,
+            keeps=_LOOKING,
+        ),
+        ModeSpec(
+            "asked",
+            "the answer",
+            "keep the question",
+            asked.on_text,
+            asked.on_button,
+            asked.prompt,
+            keeps=_LOOKING,
+        ),
+        ModeSpec(
+            "review",
+            "yes/no; else asks again",
+            "ja confirms, ändra",
+            review.on_text,
+            review.on_button,
+            review.prompt,
+            keeps=_LOOKING,
+        ),
     )
 }
 
@@ -143,7 +174,7 @@ def mode_table() -> str:
     rows = [
         ("mode", "typed text", "a button", "a command"),
         ("(menu open)", "number or label: picks", "picks", "close it; /hjalp not"),
-        ("(none)", "the cursor's answer", "the question's", "run"),
+        ("(none)", "burst, question or answer", "the question's", "run"),
         *((f"{s.name}", s.text, s.button, s.command) for s in MODES.values()),
     ]
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
@@ -192,6 +223,7 @@ COMMANDS: dict[Command, CommandSpec] = {
         CommandSpec(Command.DONE, lambda ctx, plan, _: long_answers.on_done(ctx, plan)),
         CommandSpec(Command.CANCEL, lambda ctx, plan, _: long_answers.on_cancel(ctx, plan)),
         CommandSpec(Command.FOLLOWUP, lambda ctx, plan, _: followup.start(ctx, plan)),
+        CommandSpec(Command.APPEND, lambda ctx, plan, _: bursts.start_append(ctx, plan)),
     )
 }
 
@@ -221,6 +253,8 @@ def dispatch(ctx: Ctx, inbound: Inbound) -> None:
 def on_command(ctx: Ctx, parsed: ParsedCommand) -> None:
     command = parsed.command
     if command is None:
+        if typed.mistyped(ctx, parsed.name):
+            return
         ctx.say("command.unknown", name=parsed.name)
         ctx.say("help.commands")
         return
@@ -253,7 +287,11 @@ def on_text(ctx: Ctx, text: str) -> None:
     if plan is None:
         lifecycle.on_text_without_plan(ctx)
         return
+    if typed.press(ctx, plan, text):
+        return
     if plan.state.mode is not None and MODES[plan.state.mode.name].on_text(ctx, plan, text):
+        return
+    if bursts.take(ctx, plan, text) or asked.take(ctx, plan, text):
         return
     answering.on_text(ctx, plan, text)
 
@@ -290,6 +328,7 @@ def on_token(ctx: Ctx, token: str) -> None:
     if plan.state.mode is not None and MODES[plan.state.mode.name].on_button(ctx, plan, token):
         return
     choice = buttons.index_of(token, buttons.CHOICE)
+    number = buttons.index_of(token, buttons.NUMBER)
     if token == buttons.KEEP:
         answering.keep(ctx, plan)
     elif token == buttons.SKIP:
@@ -304,5 +343,11 @@ def on_token(ctx: Ctx, token: str) -> None:
         ctx.say("choice.other")
     elif token in (buttons.YES, buttons.NO):
         answering.answer(ctx, plan, token)
+    elif number is not None:
+        answering.answer(ctx, plan, str(number))
+    elif token == buttons.APPEND:
+        bursts.start_append(ctx, plan)
+    elif token == buttons.UNGLUE:
+        bursts.unglue(ctx, plan)
     else:
         asking.prompt(ctx)

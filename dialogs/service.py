@@ -58,9 +58,12 @@ class Conversation:
         clock: Callable[[], dt.datetime] = utc_now,
         max_attempts: int = 10,
         after_commit: AfterCommit | None = None,
+        burst_seconds: float = 0.0,
     ) -> None:
         self.store = store
-        self.engine = engine.Engine(templates, messages or Messages.load())
+        self.engine = engine.Engine(
+            templates, messages or Messages.load(), burst_seconds=burst_seconds
+        )
         self.renderer = renderer
         self.clock = clock
         self.max_attempts = max_attempts
