@@ -3,13 +3,13 @@ cursor's question with its buttons and progress line), and /hjalp."""
 
 from __future__ import annotations
 
-from dialogs import bursts, buttons, carry, menus, routing
+from dialogs import bursts, buttons, carry, menus, review, routing
 from dialogs.context import Ctx, Plan
 from dialogs.present import describe_date, shown
 from dialogs.slots import Frame, Slot, instances_of
 from dialogs.state import ResumeMenu
 from dialogs.template import AnswerType, Group, Question, Template
-from dialogs.types import Outbound
+from dialogs.types import Outbound, PlanStatus
 
 
 def prompt(ctx: Ctx, *, reasked: bool = False) -> None:
@@ -48,6 +48,10 @@ def prompt(ctx: Ctx, *, reasked: bool = False) -> None:
 
 def finished_prompt(ctx: Ctx, plan: Plan) -> None:
     template = ctx.template(plan)
+    if plan.status is PlanStatus.IN_PROGRESS and ctx.first_open(plan) is None:
+        # Every question answered but not yet confirmed (the review was left by a command).
+        review.start(ctx, plan)
+        return
     ctx.out.append(
         Outbound(
             text=ctx.msg(

@@ -23,7 +23,9 @@ Why this rule, and why it never loses a deliberate answer to the next question:
    third paragraph of the analysis.
 4. Only the question right after the answer: once anything else was answered (the plan's
    rev moved on), or a mode or menu is open, there is no burst.
-5. Nothing is lost if the rule guesses wrong: the reply says the text was added to the
+5. A message stamped the very instant of the answer (a script replaying a conversation on
+   a stopped clock) is not a burst: a person's next message always comes a little later.
+6. Nothing is lost if the rule guesses wrong: the reply says the text was added to the
    previous answer, and its "Det var svaret på …" button moves the piece back out and stores
    it as the answer to the current question.
 """
@@ -78,8 +80,8 @@ def take(ctx: Ctx, plan: Plan, text: str) -> bool:
     if found is None:
         return False
     last, slot = found
-    if last.rev != plan.state.rev or not 0 <= (ctx.now - last.at).total_seconds():
-        return False
+    if last.rev != plan.state.rev or not 0 < (ctx.now - last.at).total_seconds():
+        return False  # (a message stamped the very instant of the answer is a script's)
     if ctx.now - last.at > ctx.burst or not text.strip():
         return False
     current = ctx.cursor_slot(plan)

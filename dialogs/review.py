@@ -45,8 +45,8 @@ def prompt(ctx: Ctx, plan: Plan) -> None:
     status = "planerad" if lifecycle.becomes_planned(ctx, plan) else "klar"
     ctx.out.append(
         Outbound(
-            heading=msg("review.heading", title=plan.title or template.name),
-            text="\n".join(parts),
+            heading=msg("review.heading"),
+            text="\n".join([f"”{plan.title or template.name}”", *parts]),
             note=msg("review.question", skipped=skipped, status=status),
             choices=ctx.choices(
                 [

@@ -29,6 +29,7 @@ from tests.docx_reading import (
 )
 from tests.helpers import Clock, Teacher
 from tests.test_atgardsplan import (
+    REVIEW,
     AREA,
     INSATS_1,
     INSATS_2,
@@ -163,6 +164,7 @@ def norberg_conversation() -> list[Step]:
         (f"{where} › Delaktiga i uppföljningen", "say", DELAKTIGA),
         ("Lägga till en insats till i det här området?", "press", "Nej"),
         ("Lägga till ett utvecklingsområde till?", "press", "Nej"),
+        REVIEW,
     ]
 
 
