@@ -23,14 +23,18 @@ Why this rule, and why it never loses a deliberate answer to the next question:
    third paragraph of the analysis.
 4. Only the question right after the answer: once anything else was answered (the plan's
    rev moved on), or a mode or menu is open, there is no burst.
-5. A message stamped the very instant of the answer (a script replaying a conversation on
-   a stopped clock) is not a burst: a person's next message always comes a little later.
+5. Nor is a message that comes sooner than a person can send two (HUMAN_GAP, half a second):
+   that is a program replaying a conversation as fast as the bot answers, one answer per
+   question. (A long text the platform itself split arrives that fast too; its first piece
+   is long enough for dialogs/long_answers.py to collect the rest.)
 6. Nothing is lost if the rule guesses wrong: the reply says the text was added to the
    previous answer, and its "Det var svaret på …" button moves the piece back out and stores
    it as the answer to the current question.
 """
 
 from __future__ import annotations
+
+import datetime as dt
 
 from dialogs import answering, asking, buttons, validators
 from dialogs.context import Ctx, Plan
@@ -40,6 +44,7 @@ from dialogs.template import AnswerType
 from dialogs.types import AnswerValue, Outbound
 
 FREE_TEXT = (AnswerType.LONG_TEXT, AnswerType.LIST)
+HUMAN_GAP = dt.timedelta(seconds=0.5)
 JOINER = "\n\n"
 
 
@@ -80,9 +85,9 @@ def take(ctx: Ctx, plan: Plan, text: str) -> bool:
     if found is None:
         return False
     last, slot = found
-    if last.rev != plan.state.rev or not 0 < (ctx.now - last.at).total_seconds():
-        return False  # (a message stamped the very instant of the answer is a script's)
-    if ctx.now - last.at > ctx.burst or not text.strip():
+    if last.rev != plan.state.rev or not text.strip():
+        return False
+    if not HUMAN_GAP <= ctx.now - last.at <= ctx.burst:
         return False
     current = ctx.cursor_slot(plan)
     if current is not None and current.question is not None and not continues(current):

@@ -311,6 +311,8 @@ async def test_report_from_a_stored_atgardsplan_asks_none_of_the_carried_questio
                 assert teacher.question.heading == f"{where} › {heading}", teacher.text()
                 asked.append(teacher.question.heading or "")
                 await teacher.say("Ledningsgruppen har arbetat med detta i workshops.")
+        assert teacher.question.heading == "Stämmer planen?", teacher.text()
+        await teacher.press("Ja, det stämmer", [teacher.question])
         assert not any(h.rsplit(" › ", 1)[-1] in ("Problem", "Orsaker", "Mål") for h in asked)
 
         report = await current_plan(database.store, teacher, "slutredovisning")

@@ -1,6 +1,7 @@
 """Issue 9 through the real Telegram channel (PTB against the Bot API emulator): paragraphs
-sent as separate messages a second apart are one answer. xfail(strict=True) until phase 2,
-which makes it pass and removes the marker."""
+sent as separate messages a second apart are one answer, a message sent later answers the
+next question, typed button numbers and labels press the buttons, and every answer stands
+under its own question in the .docx."""
 
 from __future__ import annotations
 
@@ -36,7 +37,6 @@ def answers_under_headings(data: bytes) -> dict[str, str]:
     return {k: "\n".join(v) for k, v in under.items()}
 
 
-@pytest.mark.xfail(strict=True, reason="issue 9 phase 2")
 async def test_two_paragraphs_sent_a_second_apart_land_under_one_heading(
     teacher: Teacher, telegram_api: TelegramEmulator
 ) -> None:
