@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
+from bot.app import Runtime
 from bot.settings import Settings
 from bot.telegram import ALLOWED_UPDATES, TelegramApp, build_application
 from tests.channel_prompts import handlingsplan_only
@@ -50,10 +51,13 @@ def bot_settings(emulator: TelegramEmulator, database_url: str, **extra: Any) ->
 
 
 @contextlib.asynccontextmanager
-async def polling_bot(settings: Settings) -> AsyncIterator[TelegramApp]:
+async def polling_bot(
+    settings: Settings, runtime: Runtime | None = None
+) -> AsyncIterator[TelegramApp]:
     """The real Application, started as `run_polling` starts it (initialize, post_init, the
-    updater, start) but on the test's event loop, with a short long-poll timeout."""
-    app = build_application(settings)
+    updater, start) but on the test's event loop, with a short long-poll timeout. With
+    `runtime`, on that runtime (a test may set its conversation's clock)."""
+    app = build_application(settings, runtime)
     await app.initialize()
     try:
         assert app.post_init is not None
