@@ -4,8 +4,16 @@ cursor on (after an /andra detour: back to where the teacher was), "one more?" a
 
 from __future__ import annotations
 
-from dialogs import asking, bursts, buttons, dates, lifecycle, long_answers, personal_data
-from dialogs import validators
+from dialogs import (
+    asking,
+    bursts,
+    buttons,
+    dates,
+    lifecycle,
+    long_answers,
+    personal_data,
+    validators,
+)
 from dialogs.commands import fold
 from dialogs.context import Ctx, Plan
 from dialogs.present import yes_or_no
@@ -68,22 +76,26 @@ def answer(ctx: Ctx, plan: Plan, text: str, *, pii_ok: bool = False) -> None:
         )
         asking.prompt(ctx, reasked=True)
         return
-    if slot.question.followup_date and not slot.trail and result.start is not None:
-        if (result.end or result.start) < ctx.today:
-            # A follow-up in the past would never come: ask again rather than store it.
-            ctx.out.append(
-                Outbound(
-                    text=ctx.msg(
-                        "date.followup_past",
-                        when=dates.read_back(result.text, result.start, result.end or result.start),
-                    ),
-                    note=ctx.msg("reask.example", example=slot.question.example)
-                    if slot.question.example
-                    else None,
-                )
+    if (
+        slot.question.followup_date
+        and not slot.trail
+        and result.start is not None
+        and (result.end or result.start) < ctx.today
+    ):
+        # A follow-up in the past would never come: ask again rather than store it.
+        ctx.out.append(
+            Outbound(
+                text=ctx.msg(
+                    "date.followup_past",
+                    when=dates.read_back(result.text, result.start, result.end or result.start),
+                ),
+                note=ctx.msg("reask.example", example=slot.question.example)
+                if slot.question.example
+                else None,
             )
-            asking.prompt(ctx, reasked=True)
-            return
+        )
+        asking.prompt(ctx, reasked=True)
+        return
     if not pii_ok and personal_data.hold(ctx, plan, slot, result):
         return
     store(ctx, plan, slot, result)

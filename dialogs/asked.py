@@ -30,8 +30,10 @@ _ASKING = re.compile(
     r"^(vad|vilk(en|et|a)|hur|varfor|nar|var|vem|kan|ska|skall|maste|behover|far|menar|"
     r"menas|betyder|gäller|galler|ar det|vill du|vet du|hjalp)\b"
 )
-_TO_THE_BOT = re.compile(r"\b(menas|menar du|betyder|ska jag|skall jag|maste jag|kan jag|"
-                         r"behover jag|far jag|ska vi|hur skriver|vad skriver|vad ska)\b")
+_TO_THE_BOT = re.compile(
+    r"\b(menas|menar du|betyder|ska jag|skall jag|maste jag|kan jag|"
+    r"behover jag|far jag|ska vi|hur skriver|vad skriver|vad ska)\b"
+)
 FREE = (AnswerType.TEXT, AnswerType.LONG_TEXT, AnswerType.LIST)
 
 

@@ -215,9 +215,7 @@ def help_question(ctx: Ctx, q: Question) -> None:
                 guidance=q.guidance or "",
                 example=q.example or "",
                 optional=not q.required,
-                type_hint=ctx.msg(
-                    f"type_hint.{q.type.value}", burst=ctx.burst.total_seconds() > 0
-                ),
+                type_hint=ctx.msg(f"type_hint.{q.type.value}", burst=ctx.burst.total_seconds() > 0),
             ),
         )
     )

@@ -90,9 +90,11 @@ def take(ctx: Ctx, plan: Plan, text: str) -> bool:
     if not HUMAN_GAP <= ctx.now - last.at <= ctx.burst:
         return False
     current = ctx.cursor_slot(plan)
-    if current is not None and current.question is not None and not continues(current):
-        if not isinstance(validators.validate(current.question, text, ctx.today), validators.Invalid):
-            return False  # a valid answer to the next (short) question is that answer
+    short = current.question if current is not None and not continues(current) else None
+    if short is not None and not isinstance(
+        validators.validate(short, text, ctx.today), validators.Invalid
+    ):
+        return False  # a valid answer to the next (short) question is that answer
     if validators.personal_data(text):
         return False  # the warning comes with the question it answers
     return _add(ctx, plan, slot, text, burst=True)

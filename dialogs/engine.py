@@ -19,20 +19,20 @@ a button the current prompt shows presses that button (dialogs/typed.py); with n
 in a burst after a free-text answer is added to it (dialogs/bursts.py), and a short question
 to the bot gets the help (dialogs/asked.py):
 
-| mode           | typed text                   | a button              | a command                  |
-|----------------|------------------------------|-----------------------|----------------------------|
-| (menu open)    | number or label: picks       | picks                 | close it; /hjalp not       |
-| (none)         | burst, question or answer    | the question's        | run                        |
-| paused         | resumes (not an answer)      | the question's        | end it                     |
-| buffer         | one more piece               | Klar: pieces → answer | only L /paus /klar /avbryt |
-| pii            | a rephrased answer           | keep, or rephrase     | run, mode stays            |
-| andra          | label, number, prefix: picks | picks what to change  | end it; L keep it          |
-| remove_pick    | label, number, prefix: picks | picks what to remove  | end it; L keep it          |
-| remove         | yes/no; else answer          | ja removes, nej keeps | end it; L keep it          |
-| followup_offer | yes/no; else answer          | now, later (snoozes)  | end it; L keep it          |
-| append         | added to the answer          | Avbryt                | end it; L keep it          |
-| asked          | the answer                   | keep the question     | end it; L keep it          |
-| review         | yes/no; else asks again      | ja confirms, ändra    | end it; L keep it          |
+| mode           | typed text                | a button              | a command                  |
+|----------------|---------------------------|-----------------------|----------------------------|
+| (menu open)    | number or label: picks    | picks                 | close it; /hjalp not       |
+| (none)         | burst, question or answer | the question's        | run                        |
+| paused         | resumes (not an answer)   | the question's        | end it                     |
+| buffer         | one more piece            | Klar: pieces → answer | only L /paus /klar /avbryt |
+| pii            | a rephrased answer        | keep, or rephrase     | run, mode stays            |
+| andra          | label/number/prefix picks | picks what to change  | end it; L keep it          |
+| remove_pick    | label/number/prefix picks | picks what to remove  | end it; L keep it          |
+| remove         | yes/no; else answer       | ja removes, nej keeps | end it; L keep it          |
+| followup_offer | yes/no; else answer       | now, later (snoozes)  | end it; L keep it          |
+| append         | added to the answer       | Avbryt                | end it; L keep it          |
+| asked          | the answer                | keep the question     | end it; L keep it          |
+| review         | yes/no; else asks again   | ja confirms, ändra    | end it; L keep it          |
 
 A command needs an active plan unless it is /start, /hjalp, /ny, /planer or /radera.
 After a stored answer the cursor moves to the first unanswered slot after it (or the first
@@ -87,7 +87,6 @@ class Engine:
         messages: Messages,
         *,
         burst_seconds: float = 3.0,
-        burst_channels: frozenset[str] | None = None,
     ) -> None:
         if not templates:
             raise ValueError("the engine needs at least one template")
@@ -101,17 +100,11 @@ class Engine:
         self.templates = templates
         self.msg = messages
         self.burst = dt.timedelta(seconds=max(0.0, burst_seconds))
-        # Channels whose messages may be one answer split by the sender; None: all but the
-        # terminal, where a pasted text is already one message (bot/console.py).
-        self.burst_channels = burst_channels
 
     def _burst(self, snapshot: Snapshot) -> dt.timedelta:
-        channel = snapshot.user.ref.channel
-        if self.burst_channels is None:
-            on = channel != "console"
-        else:
-            on = channel in self.burst_channels
-        return self.burst if on else dt.timedelta(0)
+        """The burst window for this teacher's channel: none in the terminal, where a pasted
+        text is already one message (bot/console.py) and scripts pipe answers line by line."""
+        return dt.timedelta(0) if snapshot.user.ref.channel == "console" else self.burst
 
     def step(self, snapshot: Snapshot, inbound: Inbound, now: dt.datetime) -> StepResult:
         ctx = Ctx.load(self.templates, self.msg, snapshot, inbound, now, self._burst(snapshot))

@@ -104,7 +104,7 @@ MODES: dict[ModeName, ModeSpec] = {
         ),
         ModeSpec(
             "andra",
-            "label, number, prefix: picks",
+            "label/number/prefix picks",
             "picks what to change",
             editing.on_text,
             editing.on_button,
@@ -113,7 +113,7 @@ MODES: dict[ModeName, ModeSpec] = {
         ),
         ModeSpec(
             "remove_pick",
-            "label, number, prefix: picks",
+            "label/number/prefix picks",
             "picks what to remove",
             removing.pick_text,
             removing.pick_button,

@@ -80,7 +80,7 @@ class FollowupOffer(_Model):
 
 
 class Appending(_Model):
-    """"Lägg till i förra svaret" pressed: the next text is added to the answer at `path`."""
+    """ "Lägg till i förra svaret" pressed: the next text is added to the answer at `path`."""
 
     name: Literal["append"] = "append"
     path: str  # JSON: "append_to"

@@ -33,7 +33,6 @@ from tests.test_atgardsplan import hoor_conversation, play, quick_insats, two_ar
 from tests.test_atgardsplan import start as start_plan
 from tests.test_console_e2e import ANSWERS, TIMEOUT, read_docx
 
-
 TEMPLATES = load_templates()
 HP = TEMPLATES["handlingsplan"]
 SAVED = re.compile(r"Dokumentet är sparat: (?P<path>[^\n]+\.docx)\n")
@@ -377,6 +376,7 @@ async def test_a_mistyped_command_gets_did_you_mean_and_the_question_again(
 
 # --------------------------------------------------------------------------- 4. questions
 
+
 async def test_a_removal_is_picked_by_name(planner: Teacher, store: MemoryStore) -> None:
     await two_areas(planner)
     await planner.say("/tabort")
@@ -387,9 +387,6 @@ async def test_a_removal_is_picked_by_name(planner: Teacher, store: MemoryStore)
     assert planner.question.heading == "Ta bort?" and "Insats B" in planner.question.text
     await planner.say("ja")
     assert "är borttagen" in planner.text()
-
-
-
 
 
 async def test_a_question_about_the_question_gets_help_not_stored(

@@ -2,10 +2,10 @@
 hand-written dialog would reach.
 
 Hypothesis writes sequences of starts, typed texts, button presses (current, stale and
-made up), photos, repeated updates and a second or a year passing, for one or two teachers sharing one
-store, and after every event checks what a teacher relies on: a reply that says something,
-buttons a platform accepts, nothing stored twice or lost, a cursor that points at a real
-question, and the same question again after an answer that was refused.
+made up), photos, repeated updates and a second or a year passing, for one or two teachers
+sharing one store, and after every event checks what a teacher relies on: a reply that says
+something, buttons a platform accepts, nothing stored twice or lost, a cursor that points at
+a real question, and the same question again after an answer that was refused.
 
 CI runs a small, derandomized search (60 conversations, ~13 s of CPU); search deeper
 locally, with new random conversations each run:

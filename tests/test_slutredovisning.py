@@ -29,7 +29,6 @@ from tests.docx_reading import (
 )
 from tests.helpers import Clock, Teacher
 from tests.test_atgardsplan import (
-    REVIEW,
     AREA,
     INSATS_1,
     INSATS_2,
@@ -37,6 +36,7 @@ from tests.test_atgardsplan import (
     MAL_2,
     ORSAKER_1,
     PROBLEM,
+    REVIEW,
     Step,
     hoor_conversation,
     last_document,

@@ -6,9 +6,9 @@ under its own question in the .docx."""
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING
 import io
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import docx
 
