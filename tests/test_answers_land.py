@@ -583,6 +583,51 @@ def test_console_label_typed_in_the_andra_list_edits_that_answer(tmp_path: Path)
     assert document.under[HP.question("aktivitet").label] == ANSWERS["aktivitet"]
 
 
+def test_console_replay_as_a_teacher_types_puts_every_answer_under_its_question(
+    tmp_path: Path,
+) -> None:
+    """`planbot chat` with lines piped in as a teacher types them: a paragraph added with
+    "Lägg till i förra svaret", a question to the bot, /andra with a label and a typed
+    button number, a personnummer with an en dash rephrased, a mistyped command, the review
+    confirmed by its number. The .docx has every answer under its own question."""
+    flagged = "Mentorn ringer eleven 811218–9876 varje morgon."
+    lines = [
+        *(ANSWERS[q] for q in ("titel", "enhet", "forfattare")),
+        PARAGRAPH_1,
+        "Lägg till i förra svaret",
+        PARAGRAPH_2,
+        "Vad menas med mål här?",
+        ANSWERS["mal"],
+        ANSWERS["aktivitet"],
+        "/andra",
+        "Mål",
+        "1",  # [1] Behåll svaret: back to Målgrupp
+        ANSWERS["malgrupp"],
+        flagged,
+        "Skriv om",
+        ANSWERS["genomforande"],
+        *(ANSWERS[q] for q in ("nar_hur_ofta", "resurser", "tidplan", "datainsamling")),
+        "/exporter",
+        ANSWERS["nar_uppfoljning"],
+        ANSWERS["vem_uppfoljning"],
+        "1",  # [1] Ja, det stämmer – planen är planerad
+    ]
+    out = chat_piped(tmp_path, lines)
+    assert "Tillagt i svaret på ”Nulägesanalys”" in out
+    assert "HJÄLP: MÅL" in out
+    assert "Undvik personuppgifter" in out
+    assert "Menade du /exportera?" in out
+    assert "Sparat – Detaljerad tidplan: ht-26 – vt-27 → 1 augusti 2026 – 30 juni 2027." in out
+    assert "Planeringsdelen av ”Tidig uppföljning av frånvaro i åk 7” är klar" in out
+    document = read_docx(Path(SAVED.findall(out)[-1]))
+    assert not document.marked_draft
+    assert document.under["Nulägesanalys"] == PARAGRAPH_1 + "\n" + PARAGRAPH_2
+    for key in ("mal", "aktivitet", "malgrupp", "genomforande", "nar_hur_ofta", "resurser"):
+        assert document.under[HP.question(key).label] == ANSWERS[key], key
+    assert "811218" not in out.split("Skriv om")[-1]
+    assert all("811218" not in text for text in document.under.values())
+
+
 # --------------------------------------------------------------------------- 7. Skriv om
 
 
