@@ -8,8 +8,12 @@ real answer is never held up:
   what it understood or what it needs);
 * the message is short (at most QUESTION_CHARS characters, one line);
 * it ends with a question mark;
-* it starts like a question to someone ("vad", "hur", "menar du", "ska jag" ...), or talks to
-  the bot about the question ("menas", "du", "jag").
+* it talks to the bot about the question ("vad menas", "betyder", "ska jag", "kan du ge ett
+  exempel"), or it starts as a question ("vad", "hur", "vilken") about the question itself
+  (it names it: "Vilken målgrupp menar ni?" at Målgrupp).
+
+"Hur kan vi nå eleverna som är borta på måndagar?" at Nulägesanalys is none of these: it is
+stored as the answer at once.
 
 Then the help for the question is shown, the question is asked again, and a button keeps the
 message as the answer after all (mode `asked`). Any other text is the answer as usual.
@@ -26,30 +30,31 @@ from dialogs.state import Asked
 from dialogs.template import AnswerType
 
 QUESTION_CHARS = 120
-_ASKING = re.compile(
-    r"^(vad|vilk(en|et|a)|hur|varfor|nar|var|vem|kan|ska|skall|maste|behover|far|menar|"
-    r"menas|betyder|gäller|galler|ar det|vill du|vet du|hjalp)\b"
-)
+_ASKING = re.compile(r"^(vad|vilk(en|et|a)|hur|varfor|menar|menas)\b")
 _TO_THE_BOT = re.compile(
-    r"\b(menas|menar du|betyder|ska jag|skall jag|maste jag|kan jag|"
-    r"behover jag|far jag|ska vi|hur skriver|vad skriver|vad ska)\b"
+    r"\b(menas|menar du|betyder|innebar|ska jag|skall jag|maste jag|kan jag|behover jag|"
+    r"far jag|vad skriver|hur skriver|skriva har|ett exempel|exempel pa|fragan)\b"
 )
 FREE = (AnswerType.TEXT, AnswerType.LONG_TEXT, AnswerType.LIST)
 
 
-def reads_as_question(text: str) -> bool:
+def reads_as_question(text: str, label: str) -> bool:
+    """Whether `text`, sent at the question labelled `label`, asks about that question."""
     stripped = text.strip()
     if not stripped.endswith("?") or len(stripped) > QUESTION_CHARS or "\n" in stripped:
         return False
     folded = fold(stripped)
-    return bool(_ASKING.match(folded) or _TO_THE_BOT.search(folded))
+    if _TO_THE_BOT.search(folded):
+        return True
+    words = [w for w in re.findall(r"\w+", fold(label)) if len(w) > 2]
+    return bool(_ASKING.match(folded)) and any(w in folded for w in words[:1])
 
 
 def take(ctx: Ctx, plan: Plan, text: str) -> bool:
     slot = ctx.cursor_slot(plan)
     if slot is None or slot.question is None or slot.question.type not in FREE:
         return False
-    if not reads_as_question(text):
+    if not reads_as_question(text, slot.question.short or slot.question.label):
         return False
     plan.state.mode = Asked(text=text.strip())
     ctx.touch(plan)

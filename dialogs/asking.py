@@ -3,7 +3,7 @@ cursor's question with its buttons and progress line), and /hjalp."""
 
 from __future__ import annotations
 
-from dialogs import bursts, buttons, carry, menus, review, routing
+from dialogs import bursts, buttons, carry, menus, review
 from dialogs.context import Ctx, Plan
 from dialogs.present import describe_date, shown
 from dialogs.slots import Frame, Slot, instances_of
@@ -36,6 +36,9 @@ def prompt(ctx: Ctx, *, reasked: bool = False) -> None:
             ctx.say("welcome.empty")
         return
     if plan.state.mode is not None:
+        # Imported here: the router imports every concern, and every concern asks.
+        from dialogs import routing
+
         routing.MODES[plan.state.mode.name].prompt(ctx, plan)
         return
     slot = ctx.cursor_slot(plan)

@@ -22,6 +22,7 @@ import pytest
 
 from bot.app import start_runtime
 from bot.settings import Settings
+from dialogs import asked
 from dialogs.service import Conversation
 from dialogs.store import MemoryStore
 from dialogs.template import Template, load_templates
@@ -401,6 +402,22 @@ async def test_a_question_about_the_question_gets_help_not_stored(
     assert teacher.question.heading == "Nulägesanalys"
 
 
+@pytest.mark.parametrize(
+    ("text", "asks"),
+    [
+        ("Vad menas med nulägesanalys här?", True),
+        ("Vad ska jag skriva här?", True),
+        ("Kan du ge ett exempel?", True),
+        ("Vilken nulägesanalys menar ni, skolans eller klassens?", True),
+        ("Hur kan vi nå eleverna som är borta på måndagar?", False),
+        ("Varför är frånvaron högst på måndagar?", False),
+        ("Frånvaron är hög – vad gör vi?", False),
+    ],
+)
+def test_what_reads_as_a_question_to_the_bot(text: str, asks: bool) -> None:
+    assert asked.reads_as_question(text, "Nulägesanalys") is asks
+
+
 async def test_a_real_answer_with_a_question_mark_is_stored_at_once(
     teacher: Teacher, clock: Clock, store: MemoryStore
 ) -> None:
@@ -416,7 +433,7 @@ async def test_a_question_to_the_bot_can_be_kept_as_the_answer(
     teacher: Teacher, store: MemoryStore, clock: Clock
 ) -> None:
     await answer_until(teacher, "mal", clock)
-    question = "Hur ska vi mäta frånvaron?"
+    question = "Vilka mål menar ni, för eleverna eller för skolan?"
     await teacher.say(question)
     assert answer(store, "mal") is None
     await teacher.press("Spara frågan som svar", [teacher.question])
