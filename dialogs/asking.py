@@ -146,9 +146,13 @@ def progress(ctx: Ctx, plan: Plan, slot: Slot) -> str:
     slots = ctx.slots(plan)
     questions = [s for s in slots if not s.is_more]
     trail = _trail(slots, slot)
+    nested = _has_parts(template)
     if trail:
         inner = trail[-1].path
         within = [s for s in questions if s.trail and s.trail[-1].path == inner]
+    elif nested:
+        # The questions outside the parts: a count that adding an insats does not change.
+        within = [s for s in questions if not s.trail]
     else:
         within = questions
     number = next((i + 1 for i, s in enumerate(within) if s.path == slot.path), None)
@@ -157,7 +161,7 @@ def progress(ctx: Ctx, plan: Plan, slot: Slot) -> str:
         number = sum(1 for s in slots[:index] if s in within)
     step_number = sum(1 for s in template.steps[: slot.step_index + 1] if s.numbered)
     share = None
-    if trail or _whole_plan(template, slot):
+    if nested:
         answered, total = ctx.counts(plan)
         share = round(100 * answered / total) if total else 0
     return ctx.msg(
@@ -182,6 +186,10 @@ def _trail(slots: list[Slot], slot: Slot) -> tuple[Frame, ...]:
         if not earlier.is_more and len(earlier.trail) > len(slot.trail):
             return earlier.trail[: len(slot.trail) + 1]
     return slot.trail
+
+
+def _has_parts(template: Template) -> bool:
+    return any(isinstance(item, Group) and item.repeat for _, item in template.walk())
 
 
 def _whole_plan(template: Template, slot: Slot) -> bool:

@@ -25,7 +25,7 @@ from bot.settings import Settings
 from dialogs import asked
 from dialogs.service import Conversation
 from dialogs.store import MemoryStore
-from dialogs.template import Template, load_templates
+from dialogs.template import Phase, Question, Template, load_templates
 from dialogs.types import AnswerValue, Outbound, PlanRecord
 from exports.docx import render_document
 from tests.channel_prompts import handlingsplan_only
@@ -554,6 +554,22 @@ async def test_a_question_asked_once_for_the_whole_plan_says_so(planner: Teacher
     await play(planner, steps[:end])
     shown = " ".join(filter(None, [planner.question.progress, planner.question.text]))
     assert "för hela planen" in shown
+
+
+async def test_a_question_outside_the_parts_counts_only_those_questions(
+    planner: Teacher,
+) -> None:
+    await reach_plan_for_insatser(planner)  # after two insatser
+    progress = planner.question.progress or ""
+    outside = [
+        item
+        for step in TEMPLATES["atgardsplan"].steps
+        for item in step.items
+        if isinstance(item, Question) and item.phase is Phase.PLANNING
+    ]
+    found = re.search(r"fråga (\d+) av (\d+)", progress)
+    assert found is not None and int(found[2]) == len(outside), progress
+    assert re.search(r"· \d+ % av planen besvarad$", progress), progress
 
 
 # --------------------------------------------------------------------------- the terminal
