@@ -100,9 +100,9 @@ def on_text(ctx: Ctx, plan: Plan, text: str) -> bool:
     return True
 
 
-def pick_by_name(text: str, names: list[list[str]]) -> int | None:
+def pick_by_name(text: str, names: list[list[str]], *, prefix: bool = True) -> int | None:
     """The item a typed text picks: an exact name wins ("Mål" is not "Målgrupp"), then a
-    number, then a prefix of exactly one item's name."""
+    number, then (with `prefix`) the start of exactly one item's name."""
     key = _key(text)
     if not key:
         return None
@@ -113,6 +113,8 @@ def pick_by_name(text: str, names: list[list[str]]) -> int | None:
     if number.isdecimal():
         index = int(number) - 1
         return index if 0 <= index < len(names) else None
+    if not prefix:
+        return None
     starts = [i for i, item in enumerate(names) if any(_key(n).startswith(key) for n in item if n)]
     return starts[0] if len(starts) == 1 else None
 

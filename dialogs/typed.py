@@ -25,23 +25,22 @@ from dialogs.types import Choice, Outbound
 
 
 def shown(ctx: Ctx) -> tuple[Choice, ...]:
-    """The buttons of the prompt the teacher sees now (nothing in the step changes)."""
-    plan = ctx.active
+    """The buttons of the prompt the teacher sees now, built on a scratch copy of the state:
+    nothing in the step changes."""
     out, user, touched = ctx.out, ctx.user, set(ctx.touched)
-    state = plan.state if plan is not None else None
-    updated = plan.record.updated_at if plan is not None else None
+    saved = {pid: (p.state, p.record.updated_at) for pid, p in ctx.plans.items()}
     ctx.out = []
     ctx.user = user.model_copy(deep=True)
-    if plan is not None and state is not None:
-        plan.state = state.model_copy(deep=True)
+    for plan in ctx.plans.values():
+        plan.state = plan.state.model_copy(deep=True)
     try:
         asking.prompt(ctx)
         prompts = ctx.out
     finally:
         ctx.out, ctx.user, ctx.touched = out, user, touched
-        if plan is not None and state is not None and updated is not None:
-            plan.state = state
-            plan.record.updated_at = updated
+        for pid, (state, updated) in saved.items():
+            ctx.plans[pid].state = state
+            ctx.plans[pid].record.updated_at = updated
     for message in reversed(prompts):
         if message.choices:
             return message.choices

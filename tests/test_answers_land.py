@@ -375,6 +375,23 @@ async def test_a_mistyped_command_gets_did_you_mean_and_the_question_again(
     assert "Menade du /exportera?" in teacher.text()
 
 
+async def test_a_plan_kind_and_a_plan_are_picked_by_name(
+    planner: Teacher, store: MemoryStore
+) -> None:
+    await planner.start()
+    assert planner.question.heading == "Vilken sorts plan vill du skriva?"
+    await planner.say("åtgärd")  # the start of one label
+    assert planner.question.heading == "Huvudman och enhet"
+    await planner.say("Huvudman Höör")
+    await planner.say("/ny")
+    await planner.say("Handlingsplan")
+    assert planner.question.heading == HP.question("titel").label
+    await planner.say("/planer")
+    await planner.say("Huvudman Höör")  # its title, without the number shown before it
+    assert "Nu arbetar vi med ”Huvudman Höör”" in planner.text()
+    assert planner.question.heading == "Datum"
+
+
 # --------------------------------------------------------------------------- 4. questions
 
 
