@@ -149,7 +149,7 @@ def becomes_planned(ctx: Ctx, plan: Plan) -> bool:
     return has_followup(ctx.template(plan)) and plan.state.phase is not Phase.FOLLOWUP
 
 
-def phase_complete(ctx: Ctx, plan: Plan, *, confirmed: bool = False) -> None:
+def phase_complete(ctx: Ctx, plan: Plan, *, confirmed: bool = False, ask: bool = True) -> None:
     """No question of the phase is left. A plan that would change status is first shown to
     the teacher for review (dialogs/review.py), whose yes comes back here confirmed."""
     template = ctx.template(plan)
@@ -169,7 +169,8 @@ def phase_complete(ctx: Ctx, plan: Plan, *, confirmed: bool = False) -> None:
         followup=describe_date(plan.state.followup_date),
     )
     export(ctx, plan)
-    asking.prompt(ctx)
+    if ask:
+        asking.prompt(ctx)
 
 
 def export(ctx: Ctx, plan: Plan) -> None:

@@ -7,7 +7,7 @@ from dialogs import asking, buttons, editing, lifecycle
 from dialogs.context import Ctx, Plan
 from dialogs.present import frame_title, short, shown, yes_or_no
 from dialogs.state import Review
-from dialogs.types import Outbound
+from dialogs.types import Outbound, PlanStatus
 
 REVIEW_ANSWER_CHARS = 160
 
@@ -70,6 +70,18 @@ def on_button(ctx: Ctx, plan: Plan, token: str) -> bool:
     else:
         prompt_again(ctx, plan)
     return True
+
+
+def pending(ctx: Ctx, plan: Plan) -> bool:
+    """Every question of the phase answered, the teacher's yes not yet given."""
+    return plan.status is PlanStatus.IN_PROGRESS and ctx.first_open(plan) is None
+
+
+def go_on(ctx: Ctx, plan: Plan) -> None:
+    """/uppfoljning while the review waits: the teacher goes on with the plan as reviewed,
+    which is that yes (the follow-up questions then follow)."""
+    plan.state.mode = None
+    lifecycle.phase_complete(ctx, plan, confirmed=True, ask=False)
 
 
 def prompt_again(ctx: Ctx, plan: Plan) -> None:

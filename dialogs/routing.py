@@ -260,6 +260,8 @@ def on_command(ctx: Ctx, parsed: ParsedCommand) -> None:
         return
     spec = COMMANDS[command]
     plan = ctx.active
+    if plan is not None and command is Command.FOLLOWUP and review.pending(ctx, plan):
+        review.go_on(ctx, plan)
     mode = MODES[plan.state.mode.name] if plan is not None and plan.state.mode else None
     if plan is not None and mode is not None and command not in mode.keeps:
         if mode.refuses_others:

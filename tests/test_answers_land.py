@@ -531,6 +531,18 @@ async def test_changing_an_answer_from_the_review_comes_back_to_the_review(
     assert teacher.documents()
 
 
+async def test_going_on_to_the_follow_up_from_the_review_is_its_yes(
+    teacher: Teacher, store: MemoryStore, clock: Clock
+) -> None:
+    await answer_until(teacher, "vem_uppfoljning", clock)
+    await teacher.say(ANSWERS["vem_uppfoljning"])
+    assert teacher.question.heading == "Stämmer planen?"
+    await teacher.say("/uppfoljning")
+    assert the_plan(store).status.value == "planerad"
+    assert teacher.documents(), "the planned plan's document"
+    assert teacher.question.heading == "Resultat"
+
+
 # --------------------------------------------------------------------------- 8. progress
 
 
