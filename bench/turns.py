@@ -77,7 +77,8 @@ TEMPLATE_NAME = "Handlingsplan"
 PG_SERVER = "postgresql+asyncpg://postgres@127.0.0.1:5432"
 PG_ADMIN_DB = "test"
 
-# One plan written from seed 001 and the template's examples, in question order.
+# One plan written from seed 001 and the template's examples, in question order, then the
+# yes to the review of the whole plan.
 ANSWERS: tuple[str, ...] = (
     "Tidig uppföljning av frånvaro i åk 7",
     "Ringsjöskolan, Höörs kommun",
@@ -99,6 +100,7 @@ ANSWERS: tuple[str, ...] = (
     "samtal med fem elever var, och vi diskuterar resultaten i personalgruppen.",
     "20 maj 2027",
     "Mentorerna i åk 7 tillsammans med kuratorn.",
+    "ja",  # the review: the plan is planerad, and the document comes in this turn
 )
 
 

@@ -66,6 +66,7 @@ async def start_runtime(settings: Settings) -> Runtime:
             messages=messages,
         ),
         rules=ReminderRules(remind.hours(), remind.nudges()),
+        burst_seconds=settings.burst_seconds,
     )
     gate = Gate(settings, AccessStore(database.engine))
     return Runtime(settings, database, conversation, gate, reminders)

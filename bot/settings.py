@@ -42,6 +42,11 @@ class Settings(BaseSettings):
     # worker committed first), with jittered backoff.
     conflict_retry_seconds: float = 10.0
 
+    # Messages that arrive this many seconds or less after a free-text answer are added to
+    # it (paragraphs sent as separate messages on a phone); 0 turns that off. The terminal
+    # never needs it: a pasted text is one message there.
+    burst_seconds: float = Field(default=3.0, ge=0, le=30)
+
     telegram_token: str = ""
     telegram_api_url: str = "https://api.telegram.org/bot"
     telegram_file_url: str = "https://api.telegram.org/file/bot"

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from dialogs import (
     asking,
+    bursts,
     buttons,
+    dates,
     lifecycle,
     long_answers,
     personal_data,
@@ -75,10 +77,43 @@ def answer(ctx: Ctx, plan: Plan, text: str, *, pii_ok: bool = False) -> None:
         )
         asking.prompt(ctx, reasked=True)
         return
+    if (
+        slot.question.followup_date
+        and not slot.trail
+        and result.start is not None
+        and (result.end or result.start) < ctx.today
+    ):
+        # A follow-up in the past would never come: ask again rather than store it.
+        ctx.out.append(
+            Outbound(
+                text=ctx.msg(
+                    "date.followup_past",
+                    when=dates.read_back(result.text, result.start, result.end or result.start),
+                ),
+                note=ctx.msg("reask.example", example=slot.question.example)
+                if slot.question.example
+                else None,
+            )
+        )
+        asking.prompt(ctx, reasked=True)
+        return
     if not pii_ok and personal_data.hold(ctx, plan, slot, result):
         return
     store(ctx, plan, slot, result)
+    read_back(ctx, slot, result)
     advance(ctx, plan)
+
+
+def read_back(ctx: Ctx, slot: Slot, value: AnswerValue) -> None:
+    """How a date or period was understood, said when it is stored."""
+    q = slot.question
+    if q is None or value.start is None or q.type not in (AnswerType.DATE, AnswerType.PERIOD):
+        return
+    ctx.say(
+        "date.read_back",
+        label=q.short or q.label,
+        when=dates.read_back(value.text, value.start, value.end or value.start),
+    )
 
 
 def answer_more(ctx: Ctx, plan: Plan, slot: Slot, yes: bool) -> None:
@@ -114,6 +149,7 @@ def store(ctx: Ctx, plan: Plan, slot: Slot, value: AnswerValue) -> None:
             plan.title = value.text
         if q.followup_date and value.start is not None:
             plan.state.followup_date = reminder_actions.followup_day(value, ctx)
+    bursts.remember(ctx, plan, slot, value)
     ctx.touch(plan)
 
 

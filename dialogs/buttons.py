@@ -19,9 +19,12 @@
         c  an option of the current choice question     a  an answer to change (/andra)
         r  an instance to remove (/tabort)              p  a plan of the plan list
         m  a template of the template list              f  a plan to carry answers from
+        n  the number typed at a count question, when it was also a button's number
     WORD   := yes/no on a question and on every confirmation: YES, NO ("ja", "nej");
               and keep, skip, other, export, new, done, now, later, pii_keep, pii_edit,
-              resume, plans, blank, del_plan, del_all
+              resume, plans, blank, del_plan, del_all; append ("Lägg till i förra svaret"),
+              unglue (a piece a burst added was the answer to this question), asked_keep (a
+              question to the bot kept as the answer), edit (the /andra list, from a review)
 
 Values stay short: Telegram caps callback data at 64 bytes. A channel never builds a value:
 it shows the `Choice`s (and `PlanSummary` values) the engine made and sends back the value.
@@ -52,6 +55,10 @@ PLANS = "plans"
 BLANK = "blank"
 DEL_PLAN = "del_plan"
 DEL_ALL = "del_all"
+APPEND = "append"
+UNGLUE = "unglue"
+ASKED_KEEP = "asked_keep"
+EDIT_LIST = "edit"
 
 # Indexed tokens: prefix letters, one meaning each.
 CHOICE = "c"
@@ -60,7 +67,8 @@ REMOVE = "r"
 PLAN = "p"
 TEMPLATE = "m"
 CARRY = "f"
-INDEXED = (CHOICE, EDIT, REMOVE, PLAN, TEMPLATE, CARRY)
+NUMBER = "n"
+INDEXED = (CHOICE, EDIT, REMOVE, PLAN, TEMPLATE, CARRY, NUMBER)
 
 OPEN_PLAN = "open"
 EXPORT_PLAN = "export"

@@ -27,6 +27,7 @@ class Command(StrEnum):
     # Telegram's command menu allows only a-z, 0-9 and _: listed there as /mina_uppgifter.
     MY_DATA = "mina-uppgifter"  # everything stored about the teacher, as a zip
     REMINDERS = "paminnelser"  # what the bot will remind of, per plan; on/off
+    APPEND = "laggtill"  # add the next text to the previous long answer
 
 
 # Published in platform menus, in this order (descriptions live in prompts/messages).
@@ -73,6 +74,8 @@ _ALIASES: dict[str, Command] = {
     "mina uppgifter": Command.MY_DATA,
     "paminnelse": Command.REMINDERS,
     "mina paminnelser": Command.REMINDERS,
+    "lagg till": Command.APPEND,
+    "lagg till i forra svaret": Command.APPEND,
 }
 # Bare words (no slash) that count as commands; only whole messages, so an answer that
 # merely contains "hjälp" is still an answer. /start is left out: "start" may be an answer.
@@ -100,7 +103,7 @@ def parse_command(text: str) -> ParsedCommand | None:
         key = fold(head)
         command = _BARE.get(key) or (Command.START if key == "start" else None)
         return ParsedCommand(command, head, rest.strip())
-    if len(stripped) > 20:  # a bare command is one or two words; answers are longer
+    if len(stripped) > 30:  # a bare command is one or two words; answers are longer
         return None
     key = fold(stripped).rstrip(".!? ")
     if key in _BARE:

@@ -81,6 +81,9 @@ class Ctx:
     now: dt.datetime
     user: UserState
     plans: dict[str, Plan]
+    # Messages this close after a free-text answer belong to it (dialogs/bursts.py); zero
+    # where a message is never split by the sender (the terminal: a paste is one message).
+    burst: dt.timedelta = dt.timedelta(0)
     touched: set[str] = field(default_factory=set)
     answers: list[AnswerRecord] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
@@ -97,6 +100,7 @@ class Ctx:
         snapshot: Snapshot,
         inbound: Inbound | None,
         now: dt.datetime,
+        burst: dt.timedelta = dt.timedelta(0),
     ) -> Ctx:
         # Answers are frozen values, so copying the dict suffices; the state is loaded anew.
         plans = {
@@ -104,7 +108,7 @@ class Ctx:
             for pid, p in snapshot.plans.items()
         }
         user = UserState.load(snapshot.user.state)
-        return cls(templates, msg, snapshot, inbound, now, user, plans)
+        return cls(templates, msg, snapshot, inbound, now, user, plans, burst)
 
     @property
     def today(self) -> dt.date:

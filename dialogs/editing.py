@@ -82,13 +82,45 @@ def prompt(ctx: Ctx, plan: Plan) -> None:
 
 
 def on_text(ctx: Ctx, plan: Plan, text: str) -> bool:
-    """A number picks; any other text leaves the list and is an answer."""
-    stripped = text.strip().rstrip(".")
-    if stripped.isdecimal():
-        pick(ctx, plan, int(stripped) - 1)
+    """A label, a number or a unique prefix of a label picks; anything else asks again."""
+    mode = plan.state.mode
+    paths = mode.paths if isinstance(mode, Editing) else []
+    by_path = {s.path: s for s in ctx.slots(plan)}
+    names = [
+        [s.breadcrumb(), s.label, s.question.short or ""] if s.question is not None else []
+        for s in (by_path.get(p) for p in paths)
+        if s is not None
+    ]
+    index = pick_by_name(text, names) if len(names) == len(paths) else None
+    if index is None:
+        ctx.say("menu.pick_number")
+        prompt(ctx, plan)
         return True
-    plan.state.mode = None
-    return False
+    pick(ctx, plan, index)
+    return True
+
+
+def pick_by_name(text: str, names: list[list[str]], *, prefix: bool = True) -> int | None:
+    """The item a typed text picks: an exact name wins ("Mål" is not "Målgrupp"), then a
+    number, then (with `prefix`) the start of exactly one item's name."""
+    key = _key(text)
+    if not key:
+        return None
+    exact = [i for i, item in enumerate(names) if any(_key(n) == key for n in item if n)]
+    if len(exact) == 1:
+        return exact[0]
+    number = key.rstrip(".)")
+    if number.isdecimal():
+        index = int(number) - 1
+        return index if 0 <= index < len(names) else None
+    if not prefix:
+        return None
+    starts = [i for i, item in enumerate(names) if any(_key(n).startswith(key) for n in item if n)]
+    return starts[0] if len(starts) == 1 else None
+
+
+def _key(text: str) -> str:
+    return path_words(text).rstrip(".!?: ")
 
 
 def on_button(ctx: Ctx, plan: Plan, token: str) -> bool:

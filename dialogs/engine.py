@@ -14,27 +14,33 @@ routes the inbound (dialogs/routing.py) and turns the copy into Changes. Inbound
 start and an unsupported attachment are the same in every mode (the greeting; a short
 explanation and the question again); typed text, a pressed button and a command go by this
 table, rendered from routing.MODES and routing.COMMANDS (L = /hjalp /oversikt /exportera,
-the commands that only look):
+the commands that only look). Before the table, typed text that is the number or the label of
+a button the current prompt shows presses that button (dialogs/typed.py); with no mode, text
+in a burst after a free-text answer is added to it (dialogs/bursts.py), and a short question
+to the bot gets the help (dialogs/asked.py):
 
-| mode           | typed text                 | a button              | a command                  |
-|----------------|----------------------------|-----------------------|----------------------------|
-| (menu open)    | number or label: picks     | picks                 | close it; /hjalp not       |
-| (none)         | the cursor's answer        | the question's        | run                        |
-| paused         | resumes (not an answer)    | the question's        | end it                     |
-| buffer         | one more piece             | Klar: pieces → answer | only L /paus /klar /avbryt |
-| pii            | a rephrased answer         | keep, or rephrase     | end it; L keep it          |
-| andra          | number: picks; else answer | picks what to change  | end it; L keep it          |
-| remove_pick    | number: picks; else answer | picks what to remove  | end it; L keep it          |
-| remove         | yes/no; else answer        | ja removes, nej keeps | end it; L keep it          |
-| followup_offer | yes/no; else answer        | now, later (snoozes)  | end it; L keep it          |
+| mode           | typed text                | a button              | a command                  |
+|----------------|---------------------------|-----------------------|----------------------------|
+| (menu open)    | number or label: picks    | picks                 | close it; /hjalp not       |
+| (none)         | burst, question or answer | the question's        | run                        |
+| paused         | resumes (not an answer)   | the question's        | end it                     |
+| buffer         | one more piece            | Klar: pieces → answer | only L /paus /klar /avbryt |
+| pii            | a rephrased answer        | keep, or rephrase     | end it; L keep it          |
+| andra          | label/number/prefix picks | picks what to change  | end it; L keep it          |
+| remove_pick    | label/number/prefix picks | picks what to remove  | end it; L keep it          |
+| remove         | yes/no; else answer       | ja removes, nej keeps | end it; L keep it          |
+| followup_offer | yes/no; else answer       | now, later (snoozes)  | end it; L keep it          |
+| append         | added to the answer       | Avbryt                | end it; L keep it          |
+| asked          | the answer                | keep the question     | end it; L keep it          |
+| review         | yes/no; else asks again   | ja confirms, ändra    | end it; L keep it          |
 
 A command needs an active plan unless it is /start, /hjalp, /ny, /planer, /radera,
 /mina-uppgifter or /paminnelser.
 After a stored answer the cursor moves to the first unanswered slot after it (or the first
 unanswered anywhere); after an /andra detour it returns to where the teacher was. When no slot
-of the phase is left, a handlingsplan is *planerad* and its follow-up questions wait for the
-follow-up date (the offer then; "Senare" snoozes it a week); a plan without follow-up
-questions is *klar*.
+of the phase is left, the teacher reviews the plan (dialogs/review.py) and on a yes a
+handlingsplan is *planerad* and its follow-up questions wait for the follow-up date (the offer
+then; "Senare" snoozes it a week); a plan without follow-up questions is *klar*.
 
 Nested groups: an *utvecklingsområde* holds *insatser*; `per` groups ask once per insats in a
 later step and `each` groups once per item of a list answer (each goal). /tabort removes an
@@ -53,7 +59,8 @@ av" write the teacher's wish into the plan's state, and the reminder rows follow
 commit (dialogs/reminders.py, storage/reminders.py).
 
 Where things live: routing.py (the tables, dispatch), asking.py (the prompt, progress,
-/hjalp), answering.py (validation, storing, moving on, /hoppa, /tillbaka), long_answers.py,
+/hjalp), answering.py (validation, storing, moving on, /hoppa, /tillbaka), typed.py, bursts.py
+(bursts, /laggtill), asked.py, review.py, long_answers.py,
 personal_data.py, editing.py (/andra), removing.py (/tabort), menus.py, lifecycle.py
 (start, create, open, /paus, planerad/klar, export, delete), followup.py, carry.py,
 overview.py, present.py (how answers are written), my_data.py (/mina-uppgifter), state.py,
@@ -89,6 +96,8 @@ class Engine:
         templates: dict[str, Template],
         messages: Messages,
         rules: ReminderRules | None = None,
+        *,
+        burst_seconds: float = 3.0,
     ) -> None:
         if not templates:
             raise ValueError("the engine needs at least one template")
@@ -102,16 +111,22 @@ class Engine:
         self.templates = templates
         self.msg = messages
         self.rules = rules or ReminderRules()
+        self.burst = dt.timedelta(seconds=max(0.0, burst_seconds))
+
+    def _burst(self, snapshot: Snapshot) -> dt.timedelta:
+        """The burst window for this teacher's channel: none in the terminal, where a pasted
+        text is already one message (bot/console.py) and scripts pipe answers line by line."""
+        return dt.timedelta(0) if snapshot.user.ref.channel == "console" else self.burst
 
     def step(self, snapshot: Snapshot, inbound: Inbound, now: dt.datetime) -> StepResult:
-        ctx = Ctx.load(self.templates, self.msg, snapshot, inbound, now)
+        ctx = Ctx.load(self.templates, self.msg, snapshot, inbound, now, self._burst(snapshot))
         ctx.rules = self.rules
         routing.dispatch(ctx, inbound)
         return _result(ctx)
 
     def replay(self, snapshot: Snapshot, now: dt.datetime) -> list[Outbound]:
         """A repeated update: change nothing, ask the current question again."""
-        ctx = Ctx.load(self.templates, self.msg, snapshot, None, now)
+        ctx = Ctx.load(self.templates, self.msg, snapshot, None, now, self._burst(snapshot))
         ctx.rules = self.rules
         asking.prompt(ctx)
         return ctx.out

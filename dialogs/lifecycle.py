@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 
-from dialogs import asking, buttons, carry, followup, menus, personal_data, reminder_actions
+from dialogs import asking, buttons, carry, followup, menus, personal_data, reminder_actions, review
 from dialogs.commands import fold
 from dialogs.context import Ctx, Plan, has_followup
 from dialogs.state import Paused, PlanState, ResumeMenu
@@ -147,14 +147,21 @@ def on_finished_plan_text(ctx: Ctx, plan: Plan) -> None:
     asking.prompt(ctx)
 
 
-def phase_complete(ctx: Ctx, plan: Plan) -> None:
+def becomes_planned(ctx: Ctx, plan: Plan) -> bool:
+    """Whether the end of this phase makes the plan *planerad* (else *klar*)."""
+    return has_followup(ctx.template(plan)) and plan.state.phase is not Phase.FOLLOWUP
+
+
+def phase_complete(ctx: Ctx, plan: Plan, *, confirmed: bool = False, ask: bool = True) -> None:
+    """No question of the phase is left. A plan that would change status is first shown to
+    the teacher for review (dialogs/review.py), whose yes comes back here confirmed."""
     template = ctx.template(plan)
-    in_followup = plan.state.phase is Phase.FOLLOWUP
     was = plan.status
-    if has_followup(template) and not in_followup:
-        plan.status = PlanStatus.PLANNED
-    else:
-        plan.status = PlanStatus.DONE
+    status = PlanStatus.PLANNED if becomes_planned(ctx, plan) else PlanStatus.DONE
+    if was is not status and not confirmed:
+        review.start(ctx, plan)
+        return
+    plan.status = status
     ctx.touch(plan)
     if was is plan.status:
         asking.prompt(ctx)
@@ -165,7 +172,8 @@ def phase_complete(ctx: Ctx, plan: Plan) -> None:
         **reminder_actions.followup_words(ctx, plan),
     )
     export(ctx, plan)
-    asking.prompt(ctx)
+    if ask:
+        asking.prompt(ctx)
 
 
 def export(

@@ -4,6 +4,8 @@ text that names one (a number, a yes/no, a button's label); it closes on any cho
 
 from __future__ import annotations
 
+import re
+
 from dialogs import asking, buttons, carry, dates, lifecycle
 from dialogs.commands import fold
 from dialogs.context import Ctx
@@ -84,6 +86,8 @@ def _again(ctx: Ctx, menu: Menu) -> None:
 
 def on_text(ctx: Ctx, menu: Menu, text: str) -> None:
     token = token_from_text(ctx, menu, text)
+    if token is None and not isinstance(menu, DeleteConfirm):  # a deletion wants a yes
+        token = _by_name(ctx, menu, text)
     if token is not None:
         on_token(ctx, menu, token)
         return
@@ -95,6 +99,20 @@ def on_text(ctx: Ctx, menu: Menu, text: str) -> None:
             return
     ctx.say("menu.pick_number")
     asking.prompt(ctx)
+
+
+def _by_name(ctx: Ctx, menu: Menu, text: str) -> str | None:
+    """A button named by its label ("Åtgärdsplan", a plan's title without its number) or,
+    where any other text is refused anyway, by the start of exactly one label ("åtgärd")."""
+    from dialogs import editing, typed  # both reach this module through asking
+
+    choices = typed.shown(ctx)
+    names = [[c.label, re.sub(r"^\d+\.\s*", "", c.label)] for c in choices]
+    index = editing.pick_by_name(text, names, prefix=not isinstance(menu, ResumeMenu))
+    if index is None:
+        return None
+    parsed = buttons.parse(choices[index].value)
+    return parsed.token if isinstance(parsed, buttons.Scoped) else None
 
 
 def token_from_text(ctx: Ctx, menu: Menu, text: str) -> str | None:

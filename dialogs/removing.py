@@ -4,7 +4,7 @@ leave the plan. The last instance of a group stays."""
 
 from __future__ import annotations
 
-from dialogs import asking, buttons
+from dialogs import asking, buttons, editing
 from dialogs.context import Ctx, Plan
 from dialogs.present import frame_title, instance_name, path_words, short, yes_or_no
 from dialogs.slots import MORE, Frame, instances_of
@@ -162,12 +162,16 @@ def confirm_text(ctx: Ctx, plan: Plan, text: str) -> bool:
 
 
 def pick_text(ctx: Ctx, plan: Plan, text: str) -> bool:
-    stripped = text.strip().rstrip(".")
-    if stripped.isdecimal():
-        pick(ctx, plan, int(stripped) - 1)
+    """A label, a number or a unique prefix of a label picks; anything else asks again."""
+    mode = plan.state.mode
+    targets = mode.targets if isinstance(mode, RemovePick) else []
+    index = editing.pick_by_name(text, [[t.label, t.label.split(" (")[0]] for t in targets])
+    if index is None:
+        ctx.say("menu.pick_number")
+        pick_prompt(ctx, plan)
         return True
-    plan.state.mode = None
-    return False
+    pick(ctx, plan, index)
+    return True
 
 
 def pick_button(ctx: Ctx, plan: Plan, token: str) -> bool:

@@ -13,7 +13,9 @@ from dataclasses import dataclass
 
 from dialogs import (
     answering,
+    asked,
     asking,
+    bursts,
     buttons,
     editing,
     followup,
@@ -25,6 +27,8 @@ from dialogs import (
     personal_data,
     reminder_actions,
     removing,
+    review,
+    typed,
 )
 from dialogs.commands import Command, ParsedCommand, parse_command
 from dialogs.context import Ctx, Plan
@@ -103,7 +107,7 @@ MODES: dict[ModeName, ModeSpec] = {
         ),
         ModeSpec(
             "andra",
-            "number: picks; else answer",
+            "label/number/prefix picks",
             "picks what to change",
             editing.on_text,
             editing.on_button,
@@ -112,7 +116,7 @@ MODES: dict[ModeName, ModeSpec] = {
         ),
         ModeSpec(
             "remove_pick",
-            "number: picks; else answer",
+            "label/number/prefix picks",
             "picks what to remove",
             removing.pick_text,
             removing.pick_button,
@@ -137,6 +141,33 @@ MODES: dict[ModeName, ModeSpec] = {
             followup.reoffer,
             keeps=_LOOKING,
         ),
+        ModeSpec(
+            "append",
+            "added to the answer",
+            "Avbryt",
+            bursts.append_text,
+            bursts.append_button,
+            bursts.append_prompt,
+            keeps=_LOOKING,
+        ),
+        ModeSpec(
+            "asked",
+            "the answer",
+            "keep the question",
+            asked.on_text,
+            asked.on_button,
+            asked.prompt,
+            keeps=_LOOKING,
+        ),
+        ModeSpec(
+            "review",
+            "yes/no; else asks again",
+            "ja confirms, ändra",
+            review.on_text,
+            review.on_button,
+            review.prompt,
+            keeps=_LOOKING,
+        ),
     )
 }
 
@@ -146,7 +177,7 @@ def mode_table() -> str:
     rows = [
         ("mode", "typed text", "a button", "a command"),
         ("(menu open)", "number or label: picks", "picks", "close it; /hjalp not"),
-        ("(none)", "the cursor's answer", "the question's", "run"),
+        ("(none)", "burst, question or answer", "the question's", "run"),
         *((f"{s.name}", s.text, s.button, s.command) for s in MODES.values()),
     ]
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
@@ -197,6 +228,7 @@ COMMANDS: dict[Command, CommandSpec] = {
         CommandSpec(Command.FOLLOWUP, lambda ctx, plan, _: followup.start(ctx, plan)),
         CommandSpec(Command.MY_DATA, run_any=lambda ctx, _: my_data.send(ctx)),
         CommandSpec(Command.REMINDERS, run_any=lambda ctx, _: reminder_actions.listing(ctx)),
+        CommandSpec(Command.APPEND, lambda ctx, plan, _: bursts.start_append(ctx, plan)),
     )
 }
 
@@ -226,11 +258,15 @@ def dispatch(ctx: Ctx, inbound: Inbound) -> None:
 def on_command(ctx: Ctx, parsed: ParsedCommand) -> None:
     command = parsed.command
     if command is None:
+        if typed.mistyped(ctx, parsed.name):
+            return
         ctx.say("command.unknown", name=parsed.name)
         ctx.say("help.commands")
         return
     spec = COMMANDS[command]
     plan = ctx.active
+    if plan is not None and command is Command.FOLLOWUP and review.pending(ctx, plan):
+        review.go_on(ctx, plan)
     mode = MODES[plan.state.mode.name] if plan is not None and plan.state.mode else None
     if plan is not None and mode is not None and command not in mode.keeps:
         if mode.refuses_others:
@@ -258,7 +294,11 @@ def on_text(ctx: Ctx, text: str) -> None:
     if plan is None:
         lifecycle.on_text_without_plan(ctx)
         return
+    if typed.press(ctx, plan, text):
+        return
     if plan.state.mode is not None and MODES[plan.state.mode.name].on_text(ctx, plan, text):
+        return
+    if bursts.take(ctx, plan, text) or asked.take(ctx, plan, text):
         return
     answering.on_text(ctx, plan, text)
 
@@ -303,6 +343,7 @@ def on_token(ctx: Ctx, token: str) -> None:
     if plan.state.mode is not None and MODES[plan.state.mode.name].on_button(ctx, plan, token):
         return
     choice = buttons.index_of(token, buttons.CHOICE)
+    number = buttons.index_of(token, buttons.NUMBER)
     if token == buttons.KEEP:
         answering.keep(ctx, plan)
     elif token == buttons.SKIP:
@@ -317,5 +358,11 @@ def on_token(ctx: Ctx, token: str) -> None:
         ctx.say("choice.other")
     elif token in (buttons.YES, buttons.NO):
         answering.answer(ctx, plan, token)
+    elif number is not None:
+        answering.answer(ctx, plan, str(number))
+    elif token == buttons.APPEND:
+        bursts.start_append(ctx, plan)
+    elif token == buttons.UNGLUE:
+        bursts.unglue(ctx, plan)
     else:
         asking.prompt(ctx)

@@ -102,9 +102,12 @@ class Conversation:
         data_export: Callable[[UserRef], Awaitable[Document | None]] | None = None,
         retry_budget: float = 10.0,
         rules: ReminderRules | None = None,
+        burst_seconds: float = 0.0,
     ) -> None:
         self.store = store
-        self.engine = engine.Engine(templates, messages or Messages.load(), rules)
+        self.engine = engine.Engine(
+            templates, messages or Messages.load(), rules, burst_seconds=burst_seconds
+        )
         self.renderer = renderer
         self.clock = clock
         self.max_attempts = max_attempts

@@ -79,11 +79,52 @@ class FollowupOffer(_Model):
     name: Literal["followup_offer"] = "followup_offer"
 
 
+class Appending(_Model):
+    """ "Lägg till i förra svaret" pressed: the next text is added to the answer at `path`."""
+
+    name: Literal["append"] = "append"
+    path: str  # JSON: "append_to"
+
+
+class Asked(_Model):
+    """A short message that read as a question about the question: help shown, the text
+    held in case it was meant as the answer."""
+
+    name: Literal["asked"] = "asked"
+    text: str  # JSON: "asked"
+
+
+class Review(_Model):
+    """The whole plan shown before it becomes planerad or klar; waits for a yes."""
+
+    name: Literal["review"] = "review"
+
+
 Mode = Annotated[
-    Paused | Buffer | PersonalData | Editing | RemovePick | RemoveConfirm | FollowupOffer,
+    Paused
+    | Buffer
+    | PersonalData
+    | Editing
+    | RemovePick
+    | RemoveConfirm
+    | FollowupOffer
+    | Appending
+    | Asked
+    | Review,
     Field(discriminator="name"),
 ]
-ModeName = Literal["paused", "buffer", "pii", "andra", "remove_pick", "remove", "followup_offer"]
+ModeName = Literal[
+    "paused",
+    "buffer",
+    "pii",
+    "andra",
+    "remove_pick",
+    "remove",
+    "followup_offer",
+    "append",
+    "asked",
+    "review",
+]
 MODE_NAMES: tuple[ModeName, ...] = (
     "paused",
     "buffer",
@@ -92,6 +133,9 @@ MODE_NAMES: tuple[ModeName, ...] = (
     "remove_pick",
     "remove",
     "followup_offer",
+    "append",
+    "asked",
+    "review",
 )
 _MODE = TypeAdapter[Any](Mode)
 
@@ -102,8 +146,21 @@ _MODE_FIELDS: dict[str, tuple[str, str]] = {
     "andra": ("paths", "edit_list"),
     "remove_pick": ("targets", "remove_list"),
     "remove": ("target", "remove"),
+    "append": ("path", "append_to"),
+    "asked": ("text", "asked"),
 }
 _MODE_KEYS = {key for _, key in _MODE_FIELDS.values()}
+
+
+class LastLong(_Model):
+    """The newest free-text answer stored: messages that follow it within the burst window
+    (and "Lägg till i förra svaret") are added to it."""
+
+    path: str
+    at: dt.datetime
+    rev: int  # the plan's rev right after it was stored: nothing answered since
+    added: str | None = None  # the newest piece added to it by a burst (can be taken back)
+    before: str | None = None  # the answer's text before that piece
 
 
 # --------------------------------------------------------------------------- plan state
@@ -138,6 +195,7 @@ class PlanState(_Model):
     carried_shown: list[str] | None = None
     carried_plan: str | None = None  # the id of the plan carried from (its reminder opens this)
     reminders: ReminderWishes | None = None  # JSON: "reminders" (dialogs/reminders.STATE_KEY)
+    last_long: LastLong | None = None
 
     @property
     def mode_name(self) -> ModeName | None:

@@ -44,10 +44,22 @@ async def app(settings: Settings) -> AsyncIterator[Runtime]:
 # its emulator, a subprocess, or the fuzzer. `pytest -m "not slow"` runs the fast core alone.
 SLOW_MODULES = (
     "tests/e2e/",
+    "tests/faults/",
     "tests/test_storage.py",
     "tests/test_app.py",
     "tests/test_console_e2e.py",
+    "tests/test_console_terminal.py",
     "tests/test_engine_fuzz.py",
+    "tests/test_bad_config.py",
+    "tests/test_packaging.py",
+    "tests/test_export_choice.py",
+    "tests/test_datarights.py",
+    "tests/test_reminders.py",
+    "tests/test_reminder_buttons.py",
+    "tests/test_document_pages.py",
+    "tests/test_ordering.py",
+    "tests/test_radera_everything.py",
+    "tests/test_turn_log.py",
 )
 
 

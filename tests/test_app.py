@@ -38,6 +38,8 @@ async def test_resumes_half_finished_plan_after_restart(app: Runtime, settings: 
         assert teacher.question.heading == "Målgrupp"
         for text in ANSWERS[6:]:
             await teacher.say(text)
+        assert teacher.question.heading == "Stämmer planen?"
+        await teacher.say("ja")
         [document] = [o.document for o in teacher.documents() if o.document]
         word = open_docx(document.data)
         identity = " ".join(c.text for t in word.tables for row in t.rows for c in row.cells)

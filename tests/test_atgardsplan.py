@@ -163,6 +163,10 @@ def insats_steps(
     ]
 
 
+# Before a plan is klar (or planerad) the teacher sees it whole and confirms.
+REVIEW: Step = ("Stämmer planen?", "press", "Ja, det stämmer")
+
+
 def hoor_conversation(*, costs: bool = True) -> list[Step]:
     per = "Område 1 › Insats {n}"
     return [
@@ -200,6 +204,7 @@ def hoor_conversation(*, costs: bool = True) -> list[Step]:
         ("Kostnadsberäkning", "say", "\n\n".join(KOSTNADER))
         if costs
         else ("Kostnadsberäkning", "press", "Hoppa över"),
+        REVIEW,
     ]
 
 

@@ -388,8 +388,10 @@ def test_full_scripted_conversation_ends_with_a_docx_with_every_answer_under_its
 
     answer_all(chat, list(ANSWERS))
 
-    # The last planning answer completes the planning part: the plan is "planerad", with
-    # the follow-up date written out, and the document comes by itself.
+    # The last planning answer shows the whole plan; the teacher's yes makes it "planerad",
+    # with the follow-up date written out, and the document comes by itself.
+    chat.expect("STÄMMER PLANEN?")
+    chat.send("ja")
     chat.expect("Planeringsdelen av ”Tidig uppföljning av frånvaro i åk 7” är klar")
     chat.expect("Uppföljningen är satt till 20 maj 2027")
     chat.expect("Här är planen som Word-dokument.")
@@ -456,6 +458,8 @@ def test_resumes_half_finished_plan_after_sigkill(tmp_path: Path, chats: list[Ch
     assert "Nu arbetar vi med ”Tidig uppföljning av frånvaro i åk 7”" in second.output
 
     answer_all(second, [q.id for q in PLANNING[half:]])
+    second.expect("STÄMMER PLANEN?")
+    second.send("ja")
     second.expect("Här är planen som Word-dokument.")
     document = read_docx(saved_document(second))
     second.close()

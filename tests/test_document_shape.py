@@ -288,6 +288,10 @@ async def test_planned_improvements_from_the_atgardsplan_stand_next_to_the_obser
         question = teacher.question
         if question.choices and any(c.label.startswith("Grönt") for c in question.choices):
             await teacher.press("Grönt", [question])
+        elif question.choices and any(
+            c.label.startswith("Ja, det stämmer") for c in question.choices
+        ):
+            await teacher.press("Ja, det stämmer", [question])  # the review before klar
         elif question.choices and any(c.label == "Nej" for c in question.choices):
             await teacher.press("Nej", [question])
         else:

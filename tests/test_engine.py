@@ -34,9 +34,17 @@ def teacher(conversation: Conversation) -> Teacher:
 
 
 async def answer_first(teacher: Teacher, n: int) -> None:
+    """The first n answers; after the last one, the review confirmed."""
     await teacher.start()
     for text in EXAMPLES[:n]:
         await teacher.say(text)
+    if n == len(EXAMPLES):
+        await confirm_review(teacher)
+
+
+async def confirm_review(teacher: Teacher) -> None:
+    assert teacher.question.heading == "Stämmer planen?", teacher.text()
+    await teacher.press("Ja, det stämmer", [teacher.question])
 
 
 def plan_of(store: MemoryStore):  # type: ignore[no-untyped-def]
@@ -71,6 +79,8 @@ async def test_every_valid_answer_is_stored_at_once_and_the_next_question_follow
         assert teacher.question.heading == item.label
         await teacher.say(EXAMPLES[i])
         assert path in plan_of(store).answers  # durable before the next question
+    assert plan_of(store).status.value == "pagar"  # until the teacher has seen it whole
+    await confirm_review(teacher)
     assert plan_of(store).status.value == "planerad"
     [doc] = teacher.documents()
     assert doc.document is not None and not doc.document.draft
@@ -510,6 +520,7 @@ async def test_planned_plan_asks_for_results_on_the_follow_up_date(
         "Rutinen sprids till åk 8 och 9 under ht-27.",
     ):
         await teacher.say(text)
+    await confirm_review(teacher)
     assert plan_of(store).status.value == "klar"
     final = teacher.documents()[-1].document
     assert final is not None and not final.draft

@@ -244,6 +244,7 @@ async def plan_with_followup(runtime: Runtime, when: str = "v. 12 2027") -> Teac
     await teacher.start()
     for question, answer in ANSWERS.items():
         await teacher.say(when if question == "nar_uppfoljning" else answer)
+    await teacher.say("ja")  # the review before the plan is planerad
     return teacher
 
 
@@ -404,6 +405,7 @@ async def test_the_terminal_shows_due_follow_ups_when_the_chat_starts(runtime: R
     await teacher.start()
     for question, answer in ANSWERS.items():
         await teacher.say("v. 12 2027" if question == "nar_uppfoljning" else answer)
+    await teacher.say("ja")  # the review before the plan is planerad
     reminders = reminders_of(runtime)
     screen = io.StringIO()
     assert await reminders.show_in_terminal(console, local(2027, 3, 19, 9, 0), screen) == []
@@ -514,6 +516,7 @@ async def test_a_nudge_waits_for_a_full_week_after_the_latest_answer(
     # Finished meanwhile: the second nudge is dropped, not sent.
     for answer in list(ANSWERS.values())[2:]:
         await teacher.say(answer)
+    await teacher.say("ja")  # the review before the plan is planerad
     report = await reminders.run_pass(local(2026, 12, 31, 10, 0), {"test": outbox})
     assert report.sent == []
 

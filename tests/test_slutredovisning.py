@@ -36,6 +36,7 @@ from tests.test_atgardsplan import (
     MAL_2,
     ORSAKER_1,
     PROBLEM,
+    REVIEW,
     Step,
     hoor_conversation,
     last_document,
@@ -163,6 +164,7 @@ def norberg_conversation() -> list[Step]:
         (f"{where} › Delaktiga i uppföljningen", "say", DELAKTIGA),
         ("Lägga till en insats till i det här området?", "press", "Nej"),
         ("Lägga till ett utvecklingsområde till?", "press", "Nej"),
+        REVIEW,
     ]
 
 
@@ -312,6 +314,8 @@ async def test_report_from_a_stored_atgardsplan_asks_none_of_the_carried_questio
                 assert teacher.question.heading == f"{where} › {heading}", teacher.text()
                 asked.append(teacher.question.heading or "")
                 await teacher.say("Ledningsgruppen har arbetat med detta i workshops.")
+        assert teacher.question.heading == "Stämmer planen?", teacher.text()
+        await teacher.press("Ja, det stämmer", [teacher.question])
         assert not any(h.rsplit(" › ", 1)[-1] in ("Problem", "Orsaker", "Mål") for h in asked)
 
         report = await current_plan(database.store, teacher, "slutredovisning")

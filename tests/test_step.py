@@ -271,6 +271,8 @@ def _in_mode(name: str) -> Snapshot:
         "andra": {"edit_list": ["titel", "enhet"]},
         "remove_pick": {"remove_list": [{"group": "omrade", "id": "1", "label": "Område 1"}]},
         "remove": {"remove": {"group": "omrade", "id": "1", "label": "Område 1"}},
+        "append": {"append_to": "titel"},
+        "asked": {"asked": "Vad menas med enhet här?"},
     }
     own = modes.get(name, {})
     state = {**plan.state, "mode": name, **own}
@@ -311,6 +313,13 @@ def test_each_mode_meets_typed_text_as_the_table_says(name: str) -> None:
         assert "Närvarostatistiken" in result.changes.plans[only_plan(snapshot).id].state["buffer"]
     elif name == "paused":  # resumes, not an answer
         assert after is None and stored == []
+    elif name in ("andra", "remove_pick", "review"):  # not an item: the list again
+        assert after == name and stored == []
+        assert ENGINE.msg("menu.pick_number") in [o.text for o in result.outbounds]
+    elif name == "append":  # added to the answer it names, after a blank line
+        [added] = stored
+        assert after is None and added.startswith("Tidig uppföljning av frånvaro")
+        assert added.endswith(text)
     else:  # the mode ends and the text is an answer
         assert after is None and stored == [text]
 

@@ -84,6 +84,7 @@ async def test_planbot_remind_twice_delivers_one_reminder_with_three_buttons(
     await teacher.says("/start")
     for text in answers():
         await teacher.says(text)
+    await teacher.says("ja")  # the review before the plan is planerad
     assert any("planerad" in t for t in teacher.texts()[-3:]), teacher.texts()[-3:]
     before = len(teacher.seen)
 
@@ -155,6 +156,7 @@ async def _plan(runtime: Runtime, user: UserRef) -> None:
     await teacher.start()
     for text in answers():
         await teacher.say(text)
+    await teacher.say("ja")  # the review before the plan is planerad
 
 
 async def test_two_workers_at_once_on_postgresql_send_each_reminder_once(

@@ -60,6 +60,8 @@ async def answer_until_done(env: SlackEnv) -> int:
             assert replies, f"no reply to the answer for {label!r}"
         elif "Nej" in last.button_labels():
             await env.press("Nej", last)
+        elif heading == "Stämmer planen?":  # the review before the plan is planerad
+            await env.press("Ja, det stämmer – planen är planerad", last)
         else:
             raise AssertionError(f"unexpected message: {last.visible_text()!r}")
     raise AssertionError("the plan never finished")

@@ -74,7 +74,10 @@ async def test_teacher_fills_in_a_whole_handlingsplan_and_receives_the_docx(
     await answer_questions(teacher, answers)
     assert len(answers) == 14
 
-    # The planning part is done: the plan comes as a document, with the upload action shown.
+    # The planning part is done: the teacher sees it whole and confirms; the plan comes as a
+    # document, with the upload action shown.
+    assert "Stämmer planen?" in teacher.last["text"]
+    await teacher.presses("Ja, det stämmer – planen är planerad")
     await telegram_api.wait_for_messages(teacher.chat_id, lambda m: any("document" in x for x in m))
     assert (teacher.chat_id, "upload_document") in telegram_api.chat_actions
 
@@ -82,6 +85,7 @@ async def test_teacher_fills_in_a_whole_handlingsplan_and_receives_the_docx(
     await teacher.says("/uppfoljning")
     await answer_questions(teacher, answers)
     assert len(answers) == 17
+    await teacher.presses("Ja, det stämmer – planen är klar")
 
     offer = teacher.message_with_button("Hämta dokumentet")
     documents_before = len(telegram_api.documents(teacher.chat_id))

@@ -90,6 +90,9 @@ def base_env(database_url: str, **extra: str) -> dict[str, str]:
         # Who may use the bot is tested in tests/e2e/test_access.py; here every sender is a
         # teacher of the municipality.
         PLANBOT_ACCESS="open",
+        # The workers are fed as fast as they answer, by a program: no paragraph bursts here
+        # (those are tested in tests/test_answers_land.py and the channels' e2e tests).
+        PLANBOT_BURST_SECONDS="0",
         PYTHONUNBUFFERED="1",
     )
     env.update(extra)
