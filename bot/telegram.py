@@ -254,6 +254,8 @@ class TelegramChannel:
         # Updates processed from the inbox whose handling failed (PTB hands a handler's
         # exception to the error handlers, not back to the caller): update_id → error.
         self.failed: dict[int, BaseException] = {}
+        # Updates from senders the bot does not serve: nothing of theirs is kept.
+        self.refused: set[int] = set()
         self.from_inbox = False
 
     @property
@@ -314,6 +316,7 @@ class TelegramChannel:
         if user is None:
             return
         if not await telegram_admits(self.runtime_gate, update, context.bot, self.msg):
+            self.refused.add(update.update_id)  # its inbox row goes too (TelegramService)
             return
         key = f"telegram:{update.update_id}"
         if update.callback_query is not None:
@@ -614,6 +617,11 @@ class TelegramService:
         error = self.channel.failed.pop(update.update_id, None)
         if error is not None:
             raise error
+        if update.update_id in self.channel.refused:
+            self.channel.refused.discard(update.update_id)
+            runtime = self.channel.runtime
+            assert runtime is not None
+            await runtime.database.inbox.forget(entry.id)
 
     async def _notify(self, entry: InboxEntry, what: str) -> None:
         chat = entry.teacher.partition(":")[2]

@@ -202,6 +202,16 @@ class Inbox:
 
         return await reconnecting(count, what="inbox")
 
+    async def forget(self, entry_id: int) -> None:
+        """Delete one row: an update from someone the bot does not serve, of whom nothing
+        is kept (the refusal is only counted)."""
+
+        async def forget_one() -> None:
+            async with self._engine.begin() as conn:
+                await conn.execute(delete(inbox).where(inbox.c.id == entry_id))
+
+        await reconnecting(forget_one, what="inbox")
+
     async def forget_done(self, days: float) -> int:
         """Delete processed rows older than `days`; parked rows stay for a person to look at.
         The number deleted."""

@@ -112,6 +112,7 @@ async def test_a_finished_follow_up_says_so_and_an_unfinished_plan_goes_on(
     followup = ("Frånvaron sjönk till 9 %.", "Samma-dag-kontakten höll.", "Mer stöd på måndagar.")
     for text in followup:
         await teacher.say(text)
+    await teacher.say("ja")  # the review: the follow-up is as the teacher wrote it
     assert "klar" in teacher.text()
     await press(teacher, now)
     assert f"Uppföljningen av ”{TITLE}” är redan gjord" in teacher.text()

@@ -101,6 +101,12 @@ async def test_telegram_is_closed_to_the_uninvited_and_open_to_the_invited(
             "linked_keys": 0,
         }
         assert rows(db, "SELECT channel, count FROM access_refusals") == [("telegram", 2)]
+        # Nor does the inbox keep their updates (they were stored before the check ran).
+        for _ in range(100):
+            if rows(db, "SELECT count(*) FROM inbox WHERE teacher = 'telegram:666'") == [(0,)]:
+                break
+            await asyncio.sleep(0.02)
+        assert rows(db, "SELECT count(*) FROM inbox WHERE teacher = 'telegram:666'") == [(0,)]
 
         invited = Teacher(telegram_api, user_id=4711)
         replies = await invited.says(f"/start {code}")

@@ -103,6 +103,7 @@ async def test_telegram_reminder_buttons_snooze_open_the_follow_up_and_stop(
             await teacher.says("/start")
             for text in answers():
                 await teacher.says(text)
+            await teacher.says("ja")  # the review before the plan is planerad
             said = texts(teacher.seen[-4:])
             assert "Uppföljningen är satt till v. 12 2027 → 22–28 mars 2027" in said
             assert "måndag 22 mars 2027" in said
@@ -178,6 +179,7 @@ async def test_slack_reminder_arrives_in_the_dm_and_its_buttons_work(tmp_path: P
         await env.settle()
         for text in answers():
             await env.say(text)
+        await env.say("ja")  # the review before the plan is planerad
         await env.teacher.open_home()
         await env.settle()
         home = str(env.fake.views[env.teacher.user_id])
@@ -363,6 +365,7 @@ async def test_plans_written_without_the_hook_are_caught_up_by_planbot_remind(
         await teacher.press("Handlingsplan")
         for text in answers():
             await teacher.say(text)
+        await teacher.say("ja")  # the review before the plan is planerad
     finally:
         await database.close()
     assert "planerad" in teacher.text()

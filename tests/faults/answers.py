@@ -27,6 +27,9 @@ ANSWERS: tuple[str, ...] = (
     "Mentorerna i åk 7 tillsammans med kuratorn.",
 )
 
+# After the last answer the teacher sees the plan and confirms it ("ja"): then it is planerad.
+MESSAGES: tuple[str, ...] = (*ANSWERS, "ja")
+
 
 @dataclass
 class Report:

@@ -2,7 +2,7 @@
 the Slack fake as Slack: events signed and re-sent with X-Slack-Retry-Num when not
 acknowledged, as the Events API does.
 
-Workers are SIGKILLed at random moments while 20 teachers send 300 messages; every event Slack
+Workers are SIGKILLed at random moments while 20 teachers send 320 messages; every event Slack
 saw acknowledged must be processed exactly once, in each teacher's order. The figures are
 printed."""
 
@@ -16,7 +16,7 @@ from pathlib import Path
 
 from bot.slack import EVENTS_PATH
 from tests.e2e.slack_fake import BOT_TOKEN, SIGNING_SECRET, SlackFake, SlackUser
-from tests.faults.answers import ANSWERS, check_teachers, wait_processed
+from tests.faults.answers import MESSAGES, check_teachers, wait_processed
 from tests.faults.proxy import RoundRobinProxy
 from tests.faults.workers import Worker, base_env, chaos, free_port, wait_listening
 
@@ -63,7 +63,7 @@ async def test_http_workers_killed_at_random_lose_and_repeat_nothing(
 
             async def converse(teacher: SlackUser) -> None:
                 nonlocal retried
-                for text in ("hej", *ANSWERS):
+                for text in ("hej", *MESSAGES):
                     message = fake.add_user_message(teacher.channel, teacher.user_id, text)
                     delivery = await teacher.deliver_event(teacher.message_event(text, message.ts))
                     outcomes = delivery.body.split(",")
@@ -91,7 +91,7 @@ async def test_http_workers_killed_at_random_lose_and_repeat_nothing(
             await proxy.close()
             for teacher in teachers:
                 await teacher.close()
-    sent = TEACHERS * (len(ANSWERS) + 1)
+    sent = TEACHERS * (len(MESSAGES) + 1)
     print(
         f"\nslack http, 3 workers: {sent} events, {len(acked)} acknowledged, {kills} SIGKILLs, "
         f"{retried} retries (X-Slack-Retry-Num) after {dict(failures)}; lost {report.lost}, "

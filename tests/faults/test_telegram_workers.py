@@ -1,7 +1,7 @@
 """Three `planbot telegram` webhook workers behind one address, on one PostgreSQL database,
 with the Bot API emulator as Telegram (it re-delivers an update until it gets a 200).
 
-Workers are SIGKILLed at random moments while 300 updates arrive; afterwards every update
+Workers are SIGKILLed at random moments while 320 updates arrive; afterwards every update
 Telegram saw acknowledged must have been processed exactly once, in each teacher's order. The
 same update posted to two workers at once is processed once. The figures are printed."""
 
@@ -17,7 +17,7 @@ from pathlib import Path
 import asyncpg
 
 from tests.e2e.telegram_emulator import TelegramEmulator
-from tests.faults.answers import ANSWERS, check_teachers, wait_processed
+from tests.faults.answers import MESSAGES, check_teachers, wait_processed
 from tests.faults.proxy import RoundRobinProxy
 from tests.faults.workers import Worker, base_env, chaos, free_port, wait_listening
 
@@ -65,11 +65,11 @@ async def test_webhook_workers_killed_at_random_lose_and_repeat_nothing(
         try:
             stop = asyncio.Event()
             killer = asyncio.create_task(chaos(workers, stop, seed=random.randrange(1 << 30)))
-            # 20 teachers × (/start and 14 answers) = 300 updates, interleaved.
+            # 20 teachers × (/start, 14 answers and the review's "ja") = 320 updates, interleaved.
             sent: list[int] = []
-            for step in range(len(ANSWERS) + 1):
+            for step in range(len(MESSAGES) + 1):
                 for t in range(TEACHERS):
-                    text = "/start" if step == 0 else ANSWERS[step - 1]
+                    text = "/start" if step == 0 else MESSAGES[step - 1]
                     sent.append(tg.send_text(1000 + t, text)["update_id"])
                     await asyncio.sleep(0.02)
             deadline = time.monotonic() + 40
