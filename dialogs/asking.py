@@ -189,7 +189,7 @@ def _trail(slots: list[Slot], slot: Slot) -> tuple[Frame, ...]:
 
 
 def _has_parts(template: Template) -> bool:
-    return any(isinstance(item, Group) and item.repeat for _, item in template.walk())
+    return template.has_repeatable_parts
 
 
 def _whole_plan(template: Template, slot: Slot) -> bool:

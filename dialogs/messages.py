@@ -37,6 +37,7 @@ class Messages:
         )
         self._texts = texts
         self._compiled: dict[str, jinja2.Template] = {}
+        self._static: dict[str, str] = {}
         self._env.filters["plural"] = self._plural
         self._env.filters["article"] = self._article
 
@@ -108,6 +109,9 @@ class Messages:
         return key in self._texts
 
     def __call__(self, key: str, **params: Any) -> str:
+        static = self._static.get(key)
+        if static is not None:
+            return static
         template = self._compiled.get(key)
         if template is None:
             try:
@@ -115,6 +119,8 @@ class Messages:
             except KeyError:
                 raise KeyError(f"message {key!r} is missing from prompts/messages") from None
             template = self._compiled[key] = self._env.from_string(source)
+            if "{" not in source:  # plain text: rendered once (a step asks for several)
+                self._static[key] = template.render().strip()
         return template.render(**params).strip()
 
 

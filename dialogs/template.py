@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from enum import StrEnum
+from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -284,6 +285,12 @@ class Template(Strict):
             if path == schema_path and isinstance(item, Question):
                 return item
         raise KeyError(schema_path)
+
+    @cached_property
+    def has_repeatable_parts(self) -> bool:
+        """Whether the plan has parts asked again and again (områden, insatser): asked for
+        every progress line, so worked out once."""
+        return any(isinstance(item, Group) and item.repeat for _, item in self.walk())
 
     @property
     def numbered_steps(self) -> int:
