@@ -247,40 +247,30 @@ class Conversation:
         plan = plans[out.export_plan_id]
         template = self.templates[plan.template_id]
         variant = DocumentVariant(out.export_variant) if out.export_variant else None
+
+        async def render(pdf: bool) -> Document:
+            # Rendering takes tens of milliseconds (a PDF, seconds): off the event loop, so
+            # other teachers' turns go on meanwhile.
+            return await asyncio.to_thread(
+                self.renderer,
+                template,
+                plan,
+                draft=out.export_draft,
+                now=now,
+                variant=variant,
+                pdf=pdf,
+            )
+
         if out.export_pdf and not out.export_docx:
             # Only the PDF: the teacher has this copy's .docx already.
             try:
-                pdf = await asyncio.to_thread(
-                    self.renderer,
-                    template,
-                    plan,
-                    draft=out.export_draft,
-                    now=now,
-                    variant=variant,
-                    pdf=True,
-                )
+                return [out.model_copy(update={"document": await render(pdf=True)})]
             except DocumentUnavailable as exc:
                 return [out.model_copy(update={"text": str(exc), "note": None})]
-            return [out.model_copy(update={"document": pdf})]
-        # Rendering takes tens of milliseconds: off the event loop, so other teachers'
-        # turns go on meanwhile.
-        document = await asyncio.to_thread(
-            self.renderer, template, plan, draft=out.export_draft, now=now, variant=variant
-        )
-        outs = [out.model_copy(update={"document": document})]
+        outs = [out.model_copy(update={"document": await render(pdf=False)})]
         if out.export_pdf:
             try:
-                pdf = await asyncio.to_thread(
-                    self.renderer,
-                    template,
-                    plan,
-                    draft=out.export_draft,
-                    now=now,
-                    variant=variant,
-                    pdf=True,
-                )
+                outs.append(Outbound(document=await render(pdf=True)))
             except DocumentUnavailable as exc:
                 outs.append(Outbound(text=str(exc)))
-            else:
-                outs.append(Outbound(document=pdf))
         return outs
