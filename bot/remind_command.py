@@ -21,11 +21,20 @@ from bot.reminders import Sender, slack_sender, telegram_sender
 from bot.settings import Settings
 from dialogs.messages import Messages
 
+# A bare date ("--now 2027-03-22") means that school day, not its midnight: noon local time,
+# after the morning's reminders came due.
+DATE_ONLY_AT = dt.time(12, 0)
+
 
 def parse_now(text: str, timezone: dt.tzinfo) -> dt.datetime | None:
-    """An ISO 8601 moment; without an offset it is local time in the reminders' zone."""
+    """An ISO 8601 moment; without an offset it is local time in the reminders' zone. A date
+    alone is noon of that day."""
+    text = text.strip()
     try:
-        moment = dt.datetime.fromisoformat(text.strip())
+        if len(text) == 10:
+            moment = dt.datetime.combine(dt.date.fromisoformat(text), DATE_ONLY_AT)
+        else:
+            moment = dt.datetime.fromisoformat(text)
     except ValueError:
         return None
     if moment.tzinfo is None:

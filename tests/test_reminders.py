@@ -541,3 +541,16 @@ async def test_after_a_long_pause_a_plan_gets_its_date_but_no_pile_of_nudges(
     assert (await reminders.run_pass(local(2027, 4, 2, 9, 0), {"test": outbox})).sent == []
     (second,) = (await reminders.run_pass(local(2027, 4, 7, 8, 0), {"test": outbox})).sent
     assert second.ref == "nudge-2"
+
+
+def test_a_date_alone_after_now_means_that_school_day_not_its_midnight() -> None:
+    """`planbot remind --now 2027-03-22`: the operator means that Monday, when the 08:00
+    reminders are due, not the night before they are."""
+    from zoneinfo import ZoneInfo
+
+    from bot.remind_command import parse_now
+
+    zone = ZoneInfo("Europe/Stockholm")
+    assert parse_now("2027-03-22", zone) == dt.datetime(2027, 3, 22, 11, 0, tzinfo=dt.UTC)
+    assert parse_now("2027-03-22T07:59", zone) == dt.datetime(2027, 3, 22, 6, 59, tzinfo=dt.UTC)
+    assert parse_now("22 mars", zone) is None
