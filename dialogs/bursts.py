@@ -21,8 +21,9 @@ Why this rule, and why it never loses a deliberate answer to the next question:
 3. Where the next question is not free text (a date, a choice, a count...), a text that is a
    valid answer to it is that answer, burst or not: "v. 12" is the follow-up date, not a
    third paragraph of the analysis.
-4. Only the question right after the answer: once anything else was answered (the plan's
-   rev moved on), or a mode or menu is open, there is no burst.
+4. Only the message right after the answer: once anything else came in between (another
+   answer, a button, a command, a sticker: the teacher's version moved on more than once),
+   or a mode or menu is open, there is no burst.
 5. Nor is a message that comes sooner than a person can send two (HUMAN_GAP, half a second):
    that is a program replaying a conversation as fast as the bot answers, one answer per
    question. (A long text the platform itself split arrives that fast too; its first piece
@@ -56,7 +57,9 @@ def continues(slot: Slot | None) -> bool:
 def remember(ctx: Ctx, plan: Plan, slot: Slot, value: AnswerValue) -> None:
     """Called for every stored answer: the newest free-text one is what a burst adds to."""
     if continues(slot) and not value.skipped and value.text:
-        plan.state.last_long = LastLong(path=slot.path, at=ctx.now, rev=plan.state.rev)
+        plan.state.last_long = LastLong(
+            path=slot.path, at=ctx.now, rev=plan.state.rev, version=ctx.snapshot.user.version
+        )
     else:
         plan.state.last_long = None
 
@@ -89,6 +92,8 @@ def take(ctx: Ctx, plan: Plan, text: str) -> bool:
         return False
     if not HUMAN_GAP <= ctx.now - last.at <= ctx.burst:
         return False
+    if last.version is not None and ctx.snapshot.user.version != last.version + 1:
+        return False  # something else came in between (a button, a command): not a burst
     current = ctx.cursor_slot(plan)
     short = current.question if current is not None and not continues(current) else None
     if short is not None and not isinstance(

@@ -161,6 +161,9 @@ class LastLong(_Model):
     rev: int  # the plan's rev right after it was stored: nothing answered since
     added: str | None = None  # the newest piece added to it by a burst (can be taken back)
     before: str | None = None  # the answer's text before that piece
+    # The teacher's version when it was stored: a burst is only the very next message (a
+    # button, a command or a sticker in between ends it). None: stored before this field.
+    version: int | None = None
 
 
 # --------------------------------------------------------------------------- plan state

@@ -107,6 +107,26 @@ async def test_two_paragraphs_sent_a_second_apart_are_one_answer(
     assert teacher.question.heading == "Mål"
 
 
+async def test_an_answer_after_a_button_in_between_is_not_glued_to_the_long_answer(
+    teacher: Teacher, store: MemoryStore, clock: Clock
+) -> None:
+    """Seen in Telegram: the second paragraph held a personnummer, so it went to Mål with the
+    warning; "Skriv om" was pressed and the rewritten Mål came within the burst window of
+    the nulägesanalys. It answers Mål: the button in between ended the burst."""
+    await answer_until(teacher, "nulagesanalys", clock)
+    await teacher.say(PARAGRAPH_1)
+    clock.advance(seconds=1)
+    await teacher.say("Eleven 811218–9876 har mest frånvaro.")
+    assert "personnummer" in teacher.text()
+    clock.advance(seconds=0.5)
+    await teacher.press("Skriv om")
+    clock.advance(seconds=0.5)
+    await teacher.say(ANSWERS["mal"])
+    assert answer(store, "nulagesanalys") == AnswerValue(text=PARAGRAPH_1)
+    stored = answer(store, "mal")
+    assert stored is not None and stored.text == ANSWERS["mal"]
+
+
 async def test_a_message_after_the_teacher_had_time_to_read_answers_the_next_question(
     teacher: Teacher, store: MemoryStore, clock: Clock
 ) -> None:
