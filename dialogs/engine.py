@@ -171,7 +171,19 @@ class Engine:
 
 
 def _result(ctx: Ctx) -> StepResult:
-    # An untouched plan is as it was loaded: its stored state needs no new dump.
+    # A plan whose state or record changed is committed, whether or not its handler said so
+    # (ctx.touch): a mode ended without a touch stayed stored and took the next "ja" for the
+    # old question. Then an untouched plan is as it was loaded and needs no new dump.
+    for pid, plan in ctx.plans.items():
+        loaded = ctx.snapshot.plans.get(pid)
+        if pid in ctx.touched or loaded is None:
+            continue
+        if (
+            plan.record.title != loaded.title
+            or plan.record.status != loaded.status
+            or plan.state.dump() != loaded.state
+        ):
+            ctx.touch(plan)
     plans = {
         pid: plan.stored() if pid in ctx.touched else ctx.snapshot.plans[pid]
         for pid, plan in ctx.plans.items()
