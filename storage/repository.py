@@ -62,6 +62,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import sqlite as sqlite_dialect
+from sqlalchemy.engine import URL
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.ext.compiler import compiles
@@ -931,6 +932,16 @@ def _pg_time(text: str) -> dt.datetime:
     return value.astimezone(dt.UTC) if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
 
 
+def asyncpg_dsn(url: URL) -> str:
+    """The engine's URL as a DSN for asyncpg itself: SQLAlchemy's dialect takes ?ssl=, which
+    normalize_url made of libpq's ?sslmode=, but asyncpg's DSN parser knows only sslmode
+    (anything else it sends to the server as a setting, which the server refuses)."""
+    query = dict(url.query)
+    if "ssl" in query:
+        query["sslmode"] = query.pop("ssl")
+    return url.set(drivername="postgresql", query=query).render_as_string(hide_password=False)
+
+
 class _PgTurns:
     """The load and the usual commit on asyncpg, on a pool of its own: no SQLAlchemy pool
     checkout (a greenlet switch each way) and no reset query when a connection goes back
@@ -938,7 +949,7 @@ class _PgTurns:
     connection the server closed when it is next taken."""
 
     def __init__(self, engine: AsyncEngine, size: int) -> None:
-        self._dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        self._dsn = asyncpg_dsn(engine.url)
         self._size = size
         self._pool: Any = None
         self._opening = asyncio.Lock()

@@ -900,3 +900,51 @@ async def test_sqlite_fast_path_and_core_read_each_others_rows(tmp_path: Path) -
         assert await db.store.history(plan.id) == [given, later]
     finally:
         await db.close()
+
+
+@pytest.mark.parametrize(
+    ("given", "dsn_query"),
+    [
+        ("postgresql://u:p@db.example:5432/plan?sslmode=require", "sslmode=require"),
+        ("postgres://u@db.example/plan?sslmode=verify-full", "sslmode=verify-full"),
+        ("postgresql://u@localhost/plan", ""),
+    ],
+)
+def test_a_hosted_database_url_with_sslmode_reaches_asyncpg_as_sslmode(
+    given: str, dsn_query: str
+) -> None:
+    """Hosting providers hand out ?sslmode=require: SQLAlchemy's asyncpg dialect wants ?ssl=,
+    asyncpg's own DSN (the fast PostgreSQL turns) sslmode, or every turn is refused."""
+    from storage.db import normalize_url
+    from storage.repository import asyncpg_dsn
+
+    dsn = asyncpg_dsn(make_url(normalize_url(given)))
+    assert dsn.startswith("postgresql://")
+    assert dsn.partition("?")[2] == dsn_query
+
+
+async def test_answers_are_stored_on_postgresql_reached_with_sslmode(
+    postgres_database: str,
+) -> None:
+    """The URL as a provider writes it, ?sslmode=… (prefer: the local server has no TLS),
+    through the fast PostgreSQL turns: the answers are stored."""
+    from dialogs.service import Conversation
+    from dialogs.template import load_templates
+    from exports.docx import render_document
+    from storage.db import open_database
+    from tests.helpers import Teacher
+
+    url = await _empty_postgres(postgres_database)
+    plain = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    db = await open_database(plain + "?sslmode=prefer")
+    try:
+        teacher = Teacher(Conversation(db.store, load_templates(), render_document))
+        await teacher.start()
+        await teacher.press("Handlingsplan")
+        await teacher.say("Närvarolyftet")
+        await teacher.say("Ringsjöskolan")  # a later turn: the one-statement path
+        snapshot = await db.store.load(teacher.user, key="")
+        [plan] = snapshot.plans.values()
+        assert plan.answers["enhet"].text == "Ringsjöskolan"
+    finally:
+        await db.close()
