@@ -23,6 +23,11 @@ from storage.access import AccessStore
 log = logging.getLogger(__name__)
 
 
+class SlackTeamUnknown(Exception):
+    """The installed workspace could not be learned (auth.test failed, no
+    PLANBOT_SLACK_TEAM_IDS): a request can be neither admitted nor refused yet."""
+
+
 class Gate:
     def __init__(self, settings: Settings, store: AccessStore) -> None:
         self.open = settings.access == "open"
@@ -56,6 +61,10 @@ class Gate:
                 self._slack_team_asked = True
             except Exception as exc:
                 log.warning("Slack auth.test failed, team unknown: %s", exc)
+                if not self.slack_teams:
+                    # Nothing to compare with: refusing would turn the school's own teachers
+                    # away. Not acknowledged, so Slack delivers it again.
+                    raise SlackTeamUnknown(str(exc)) from exc
         return bool(team) and team in self.slack_teams
 
 

@@ -48,7 +48,7 @@ from slack_sdk.socket_mode.response import SocketModeResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import texts
-from bot.access import slack_middleware, slack_refusal
+from bot.access import SlackTeamUnknown, slack_middleware, slack_refusal
 from bot.app import Runtime, start_runtime
 from bot.health import HEALTH_PATH, database_reachable
 from bot.logging_setup import log_failure
@@ -552,7 +552,10 @@ class SlackAdapter:
             content_type = request.headers.get("Content-Type", "application/json")
             parsed = http_payload(body, content_type)
             if parsed is not None and isinstance(parsed[1], dict):
-                refused = await slack_refusal(self.gate, self.client, self.msg, parsed[1])
+                try:
+                    refused = await slack_refusal(self.gate, self.client, self.msg, parsed[1])
+                except SlackTeamUnknown:  # not stored, not acknowledged: Slack sends it again
+                    return web.Response(status=503)
                 if refused is not None:  # another workspace: answered here, nothing stored
                     return web.Response(status=200, text=refused)
             item = http_item(body, content_type)
@@ -690,7 +693,12 @@ class InboxSocketModeHandler(AsyncSocketModeHandler):
             return
         if isinstance(req.payload, dict):
             adapter = self.adapter
-            refused = await slack_refusal(adapter.gate, adapter.client, adapter.msg, req.payload)
+            try:
+                refused = await slack_refusal(
+                    adapter.gate, adapter.client, adapter.msg, req.payload
+                )
+            except SlackTeamUnknown:
+                return  # not acknowledged: Slack sends the envelope again
             if refused is not None:  # another workspace: answered here, nothing stored
                 payload = {"text": refused} if refused else None
                 await client.send_socket_mode_response(

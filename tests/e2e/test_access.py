@@ -179,3 +179,24 @@ async def test_slack_refuses_another_workspace_and_serves_its_own(tmp_path: Path
         replies = await env.say("hej")
         assert replies and "arbetsyta" not in replies[0].visible_text()
         assert rows(db, "SELECT count(*) FROM users") == [(1,)]
+
+
+async def test_slack_teacher_is_not_turned_away_while_the_workspace_is_unknown(
+    tmp_path: Path,
+) -> None:
+    """auth.test fails when the first message comes (Slack hiccups at start): the school's
+    own teacher is neither refused nor lost; the event is not acknowledged, and Slack's retry
+    is served once the workspace is known."""
+    db = tmp_path / "planbot.db"
+    async with slack_app(tmp_path) as env:
+        env.fake.fail_next["auth.test"] = "internal_error"
+        teacher = env.teacher
+        envelope = json.dumps(teacher.event_envelope(teacher.message_event("hej", "1.0")))
+        first = await teacher.post_signed(envelope, "application/json")
+        assert first.status == 503  # Slack delivers it again
+        assert rows(db, "SELECT count(*) FROM access_refusals") == [(0,)]
+        assert rows(db, "SELECT count(*) FROM inbox") == [(0,)]
+        again = await teacher.post_signed(envelope, "application/json")
+        assert again.status == 200
+        await env.settle()
+        assert rows(db, "SELECT count(*) FROM users") == [(1,)]
