@@ -99,12 +99,17 @@ def create_plan(ctx: Ctx, template: Template, source: Plan | None = None) -> Non
     asking.prompt(ctx)
 
 
-def activate(ctx: Ctx, plan: Plan) -> None:
+def switch_to(ctx: Ctx, plan: Plan) -> None:
+    """Make `plan` the teacher's open plan (the one left keeps its cursor)."""
     previous = ctx.active
     if previous is not None and previous.id != plan.id:
         personal_data.drop(ctx, previous)  # a held answer does not wait in the plan left
     ctx.user.active = plan.id
     ctx.user.menu = None
+
+
+def activate(ctx: Ctx, plan: Plan) -> None:
+    switch_to(ctx, plan)
     if isinstance(plan.state.mode, Paused):
         plan.state.mode = None
     ctx.touch(plan)

@@ -25,7 +25,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from dialogs import asking, buttons, followup, lifecycle
+from dialogs import asking, buttons, followup, lifecycle, personal_data
 from dialogs.context import Ctx, Plan, has_followup
 from dialogs.dates import describe_day, read_back
 from dialogs.present import short
@@ -40,9 +40,10 @@ from dialogs.reminders import (
 from dialogs.template import Question, Template
 from dialogs.types import AnswerValue, Choice, Outbound, PlanStatus
 
-# Modes that hold something the teacher wrote and nothing else keeps: opening the plan from a
-# reminder leaves them, and the plan asks for them first.
-KEPT_MODES = ("buffer", "pii")
+# A long answer being collected is kept when the plan is opened from a reminder (the plan
+# asks for it first); an answer held for the personal-data warning is let go, as when any
+# other plan is opened: the follow-up moves the cursor away from the question it answered.
+KEPT_MODES = ("buffer",)
 LIST_PLANS = 10  # plans shown by /paminnelser (the most recently changed)
 
 
@@ -92,7 +93,8 @@ def open_followup(ctx: Ctx, plan: Plan) -> None:
     if plan.status is PlanStatus.IN_PROGRESS or not has_followup(template):
         lifecycle.activate(ctx, plan)  # a nudge: on where it was
         return
-    ctx.user.active = plan.id
+    lifecycle.switch_to(ctx, plan)
+    personal_data.drop(ctx, plan)
     if plan.state.mode_name not in KEPT_MODES:
         plan.state.mode = None  # an offer, a pause, a list to pick from: the follow-up instead
     ctx.touch(plan)

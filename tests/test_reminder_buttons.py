@@ -101,6 +101,25 @@ async def test_fyll_i_opens_that_plans_follow_up_while_another_plan_keeps_its_pl
     assert teacher.question.heading == third  # the other plan is where it was
 
 
+async def test_a_personnummer_held_in_another_plan_is_let_go_when_a_reminder_opens(
+    runtime: Runtime, clock: Clock
+) -> None:
+    """The warning was open in the other plan when the teacher pressed the reminder: as when
+    any other plan is opened, the flagged text does not wait in the plan left."""
+    teacher = await plan_with_followup(runtime)
+    reminder = await the_reminder(runtime)
+    await teacher.say("/ny")
+    await teacher.say(OTHER)
+    await teacher.say("Elev 811218–9876 på Ringsjöskolan")
+    assert "personnummer" in teacher.text()
+    snapshot = await runtime.database.store.load(teacher.user, "")
+    (other,) = [pid for pid, p in snapshot.plans.items() if p.title == OTHER]
+    clock.now = MONDAY
+    await press(teacher, value_of(reminder, "Fyll i uppföljningen nu"))
+    assert f"Nu följer vi upp ”{TITLE}”" in teacher.text()
+    assert "811218" not in str(await stored_state(runtime, teacher, other))
+
+
 async def test_a_finished_follow_up_says_so_and_an_unfinished_plan_goes_on(
     runtime: Runtime, clock: Clock
 ) -> None:
