@@ -50,7 +50,6 @@ def prompt(ctx: Ctx, *, reasked: bool = False) -> None:
 
 
 def finished_prompt(ctx: Ctx, plan: Plan) -> None:
-    template = ctx.template(plan)
     if plan.status is PlanStatus.IN_PROGRESS and ctx.first_open(plan) is None:
         # Every question answered but not yet confirmed (the review was left by a command).
         review.start(ctx, plan)
@@ -59,7 +58,7 @@ def finished_prompt(ctx: Ctx, plan: Plan) -> None:
         Outbound(
             text=ctx.msg(
                 f"finished.{plan.status.value}",
-                title=plan.title or template.name,
+                title=ctx.title(plan),
                 **reminder_actions.followup_words(ctx, plan),
             ),
             choices=ctx.choices(

@@ -126,6 +126,10 @@ class Ctx:
     def template(self, plan: Plan) -> Template:
         return self.templates[plan.template_id]
 
+    def title(self, plan: Plan) -> str:
+        """The plan's own name, or its kind's before it has one."""
+        return plan.title or self.template(plan).name
+
     def say(self, key: str, **params: Any) -> None:
         self.out.append(Outbound(text=self.msg(key, **params)))
 

@@ -32,7 +32,7 @@ def offer(ctx: Ctx, plan: Plan) -> None:
     ctx.touch(plan)
     ctx.out.append(
         Outbound(
-            text=ctx.msg("followup.offer", title=plan.title),
+            text=ctx.msg("followup.offer", title=ctx.title(plan)),
             choices=ctx.choices(
                 [
                     (ctx.msg("button.followup_now"), buttons.NOW),

@@ -48,7 +48,7 @@ def on_start(ctx: Ctx) -> None:
             heading=ctx.msg("welcome.back.heading"),
             text=ctx.msg(
                 "welcome.back",
-                title=plan.title or template.name,
+                title=ctx.title(plan),
                 template=template.name,
                 answered=answered,
                 total=total,
@@ -113,9 +113,8 @@ def activate(ctx: Ctx, plan: Plan) -> None:
     if isinstance(plan.state.mode, Paused):
         plan.state.mode = None
     ctx.touch(plan)
-    template = ctx.template(plan)
     answered, total = ctx.counts(plan)
-    ctx.say("plan.activated", title=plan.title or template.name, answered=answered, total=total)
+    ctx.say("plan.activated", title=ctx.title(plan), answered=answered, total=total)
     if followup.due(plan, ctx.today):
         followup.offer(ctx, plan)
         return
@@ -127,9 +126,8 @@ def pause(ctx: Ctx, plan: Plan) -> None:
     if plan.state.mode_name != "buffer":
         plan.state.mode = Paused()
     ctx.touch(plan)
-    template = ctx.template(plan)
     answered, total = ctx.counts(plan)
-    ctx.say("pause.done", title=plan.title or template.name, answered=answered, total=total)
+    ctx.say("pause.done", title=ctx.title(plan), answered=answered, total=total)
 
 
 def resume_paused(ctx: Ctx, plan: Plan, text: str) -> bool:
@@ -160,7 +158,6 @@ def becomes_planned(ctx: Ctx, plan: Plan) -> bool:
 def phase_complete(ctx: Ctx, plan: Plan, *, confirmed: bool = False, ask: bool = True) -> None:
     """No question of the phase is left. A plan that would change status is first shown to
     the teacher for review (dialogs/review.py), whose yes comes back here confirmed."""
-    template = ctx.template(plan)
     was = plan.status
     status = PlanStatus.PLANNED if becomes_planned(ctx, plan) else PlanStatus.DONE
     if was is not status and not confirmed:
@@ -173,7 +170,7 @@ def phase_complete(ctx: Ctx, plan: Plan, *, confirmed: bool = False, ask: bool =
         return
     ctx.say(
         "complete.planned" if plan.status is PlanStatus.PLANNED else "complete.done",
-        title=plan.title or template.name,
+        title=ctx.title(plan),
         **reminder_actions.followup_words(ctx, plan),
     )
     export(ctx, plan)
@@ -253,7 +250,7 @@ def export_button(ctx: Ctx, plan: Plan, variant: str, pdf: bool) -> None:
 
 def delete_plan(ctx: Ctx, plan_id: str) -> None:
     plan = ctx.plans[plan_id]
-    title = plan.title or ctx.template(plan).name
+    title = ctx.title(plan)
     del ctx.plans[plan_id]
     ctx.deleted.append(plan_id)
     ctx.touched.discard(plan_id)

@@ -185,7 +185,7 @@ def plans_menu(ctx: Ctx) -> None:
     for i, plan in enumerate(plans):
         template = ctx.template(plan)
         answered, total = ctx.counts(plan)
-        title = plan.title or template.name
+        title = ctx.title(plan)
         lines.append(
             ctx.msg(
                 "plans.line",
@@ -245,7 +245,7 @@ def delete_menu(ctx: Ctx) -> None:
         (ctx.msg("button.delete_all"), buttons.DEL_ALL),
         (ctx.msg("button.cancel"), buttons.NO),
     ]
-    title = (plan.title or ctx.template(plan).name) if plan else ""
+    title = (ctx.title(plan)) if plan else ""
     ctx.out.append(
         Outbound(
             text=ctx.msg("delete.menu", title=title, has_plan=plan is not None),
@@ -262,7 +262,7 @@ def confirm_delete(ctx: Ctx, kind: str, target: str | None) -> None:
     )
     if target is not None:
         plan = ctx.plans[target]
-        text = ctx.msg("delete.confirm_plan", title=plan.title or ctx.template(plan).name)
+        text = ctx.msg("delete.confirm_plan", title=ctx.title(plan))
     else:
         text = ctx.msg("delete.confirm_all", count=len(ctx.plans))
     ctx.out.append(

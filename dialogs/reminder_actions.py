@@ -58,10 +58,6 @@ class Coming:
     line: str  # "måndag 22 mars 2027: uppföljning, Hur blev det? – v. 12 2027 → …"
 
 
-def _title(ctx: Ctx, plan: Plan) -> str:
-    return plan.title or ctx.template(plan).name
-
-
 # --------------------------------------------------------------------------- the buttons
 
 
@@ -85,7 +81,7 @@ def open_followup(ctx: Ctx, plan: Plan) -> None:
     ctx.user.menu = None
     if left is not None and left.id != plan.id and left.status is not PlanStatus.DONE:
         # Its cursor and mode stay in its own state: /planer brings the teacher back.
-        ctx.say("reminder.left", title=_title(ctx, left))
+        ctx.say("reminder.left", title=ctx.title(left))
     template = ctx.template(plan)
     if not has_followup(template) and plan.status is not PlanStatus.IN_PROGRESS:
         _open_next_plan(ctx, plan, template)
@@ -99,10 +95,10 @@ def open_followup(ctx: Ctx, plan: Plan) -> None:
         plan.state.mode = None  # an offer, a pause, a list to pick from: the follow-up instead
     ctx.touch(plan)
     if plan.status is PlanStatus.DONE:
-        ctx.say("reminder.already_done", title=_title(ctx, plan))
+        ctx.say("reminder.already_done", title=ctx.title(plan))
         asking.prompt(ctx)
         return
-    ctx.say("reminder.opened", title=_title(ctx, plan))
+    ctx.say("reminder.opened", title=ctx.title(plan))
     followup.start(ctx, plan)
 
 
@@ -123,7 +119,7 @@ def _open_next_plan(ctx: Ctx, plan: Plan, template: Template) -> None:
     if begun:
         lifecycle.activate(ctx, max(begun, key=lambda p: p.updated_at))
         return
-    ctx.say("reminder.next_plan", title=_title(ctx, plan), template=after.name)
+    ctx.say("reminder.next_plan", title=ctx.title(plan), template=after.name)
     lifecycle.create_plan(ctx, after, source=plan)
 
 
@@ -140,9 +136,9 @@ def snooze_week(ctx: Ctx, plan: Plan) -> None:
     ctx.touch(plan)
     local = until.astimezone(rules.hours.zone).date()
     if count or plan.status is PlanStatus.IN_PROGRESS:
-        ctx.say("reminder.snoozed", title=_title(ctx, plan), day=describe_day(local))
+        ctx.say("reminder.snoozed", title=ctx.title(plan), day=describe_day(local))
     else:
-        ctx.say("reminder.nothing_due", title=_title(ctx, plan))
+        ctx.say("reminder.nothing_due", title=ctx.title(plan))
     _back_to_work(ctx)
 
 
@@ -150,7 +146,7 @@ def switch(ctx: Ctx, plan: Plan, *, off: bool, listed: bool) -> None:
     turn_off(plan.state, off)
     ctx.touch(plan)
     key = "reminder.turned_off" if off else "reminder.turned_on"
-    ctx.say(key, title=_title(ctx, plan))
+    ctx.say(key, title=ctx.title(plan))
     if listed:
         listing(ctx)
     else:
@@ -181,7 +177,7 @@ def coming(ctx: Ctx) -> list[Coming]:
             out.append(
                 Coming(
                     plan.id,
-                    _title(ctx, plan),
+                    ctx.title(plan),
                     reminder,
                     is_off(plan.state),
                     describe(ctx, reminder),
@@ -217,7 +213,7 @@ def listing(ctx: Ctx) -> None:
     for plan in plans:
         mine = [c for c in found if c.plan_id == plan.id]
         off = is_off(plan.state)
-        lines = [ctx.msg("reminders.plan", title=_title(ctx, plan), off=off)]
+        lines = [ctx.msg("reminders.plan", title=ctx.title(plan), off=off)]
         lines += [f"• {c.line}" for c in mine] or [ctx.msg("reminders.none")]
         blocks.append("\n".join(lines))
         if mine or off:
@@ -225,7 +221,7 @@ def listing(ctx: Ctx) -> None:
             action = buttons.REMIND_ON if off else buttons.REMIND_OFF
             choices.append(
                 Choice(
-                    label=short(f"{label}: {_title(ctx, plan)}", 60),
+                    label=short(f"{label}: {ctx.title(plan)}", 60),
                     value=buttons.reminder(action, plan.id),
                 )
             )

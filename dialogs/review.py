@@ -20,7 +20,6 @@ def start(ctx: Ctx, plan: Plan) -> None:
 
 def prompt(ctx: Ctx, plan: Plan) -> None:
     msg = ctx.msg
-    template = ctx.template(plan)
     parts: list[str] = []
     skipped: list[str] = []
     step_title: str | None = None
@@ -46,7 +45,7 @@ def prompt(ctx: Ctx, plan: Plan) -> None:
     ctx.out.append(
         Outbound(
             heading=msg("review.heading"),
-            text="\n".join([f"”{plan.title or template.name}”", *parts]),
+            text="\n".join([f"”{ctx.title(plan)}”", *parts]),
             note=msg("review.question", skipped=skipped, status=status),
             choices=ctx.choices(
                 [
