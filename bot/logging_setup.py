@@ -92,10 +92,16 @@ def turn_logger(settings: Settings) -> Any:
     return log_turn
 
 
+def error_line(exc: BaseException, limit: int = 300) -> str:
+    """An exception as one short line, its type and the first line of its message (what a
+    log or the inbox keeps: not the whole text it may quote)."""
+    first = next((ln for ln in str(exc).splitlines() if ln.strip()), "")
+    return f"{type(exc).__name__}: {first.strip()}"[:limit] if first else type(exc).__name__
+
+
 def log_failure(logger: logging.Logger, what: str, exc: BaseException) -> None:
     """A failure as one ERROR line (the traceback at DEBUG); nothing more when the turn's own
     log line already said it."""
     logger.debug("%s failed", what, exc_info=exc)
     if not getattr(exc, "planbot_turn_reported", False):
-        first = next((ln for ln in str(exc).splitlines() if ln.strip()), type(exc).__name__)
-        logger.error("%s failed: %s", what, first.strip()[:300])
+        logger.error("%s failed: %s", what, error_line(exc))

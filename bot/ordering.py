@@ -39,6 +39,7 @@ from typing import Any
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
+from bot.logging_setup import error_line, log_failure
 from storage.inbox import PENDING, Inbox, InboxEntry, InboxItem
 from storage.retry import is_transient
 
@@ -304,7 +305,7 @@ class InboxProcessor:
                             return
         except Exception as exc:
             if not is_transient(exc):
-                log.exception("inbox: processing %s's updates failed", teacher)
+                log_failure(log, f"inbox: processing {teacher}'s updates", exc)
             else:
                 log.warning("inbox: database unavailable for %s: %s", teacher, exc)
             self._later(teacher, self._backoff(teacher))
@@ -327,18 +328,17 @@ class InboxProcessor:
                     self._told_down.add(row.teacher)
                     await self._tell(row, "db_down")
                 return False
-            log.exception("inbox: update %s failed (attempt %d)", row.key, row.attempts + 1)
-            attempts = await self.inbox.failed(row.id, f"{type(exc).__name__}: {exc}")
+            log_failure(log, f"inbox: update {row.key} (attempt {row.attempts + 1})", exc)
+            attempts = await self.inbox.failed(row.id, error_line(exc))
             if attempts < self.max_attempts:
                 return False
             log.error(
-                "inbox: update %s parked after %d failed attempts: %s: %s",
+                "inbox: update %s parked after %d failed attempts: %s",
                 row.key,
                 attempts,
-                type(exc).__name__,
-                exc,
+                error_line(exc),
             )
-            await self.inbox.park(row.id, f"{type(exc).__name__}: {exc}")
+            await self.inbox.park(row.id, error_line(exc))
             await self._tell(row, "parked")
             return True
         await self.inbox.done(row.id)

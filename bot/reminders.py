@@ -29,6 +29,7 @@ from typing import Any, Protocol, TextIO
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.logging_setup import log_failure
 from dialogs.messages import Messages
 from dialogs.reminders import (
     DueReminder,
@@ -326,8 +327,8 @@ async def run_every(
     while True:
         try:
             await reminders.run_pass(clock(), senders)
-        except Exception:
-            log.exception("reminder pass failed")
+        except Exception as exc:
+            log_failure(log, "reminder pass", exc)
         await asyncio.sleep(interval)
 
 

@@ -303,7 +303,8 @@ class TelegramChannel:
                 await self._say(context, chat.id, self.msg("telegram.error"))
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-        log.error("Telegram error: %s", context.error, exc_info=context.error)
+        if context.error is not None:
+            log_failure(log, "Telegram", context.error)
 
     async def _dispatch(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         chat = update.effective_chat

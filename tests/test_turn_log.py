@@ -82,3 +82,14 @@ def test_a_full_disk_is_one_log_line_and_a_swedish_reply(
     assert len(errors) == 1
     assert "disk is full" in errors[0].getMessage()
     assert SECRET_ANSWER not in errors[0].getMessage()
+
+
+def test_a_failure_is_kept_as_its_type_and_first_line_not_the_text_it_quotes() -> None:
+    """What the log and the inbox's last_error keep of a failing update: a validation error's
+    later lines quote the input (a teacher's answer), its first line does not."""
+    from bot.logging_setup import error_line
+
+    exc = ValueError(f"1 validation error for Answer\n  input_value='{SECRET_ANSWER}'")
+    assert error_line(exc) == "ValueError: 1 validation error for Answer"
+    assert SECRET_ANSWER not in error_line(exc)
+    assert error_line(RuntimeError()) == "RuntimeError"
