@@ -242,7 +242,7 @@ async def check_database(url: str, msg: Messages, report: Report) -> None:
         async with asyncio.timeout(CONNECT_TIMEOUT + 5), engine.connect() as connection:
             state = await connection.run_sync(_inspect_and_write, msg)
     except TimeoutError:
-        fail(f"inget svar på {CONNECT_TIMEOUT:.0f} s")
+        fail(msg("check.no_answer", seconds=round(CONNECT_TIMEOUT)))
         return
     except _SchemaProblem as exc:
         fail(str(exc))

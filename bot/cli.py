@@ -46,18 +46,18 @@ def _date(text: str) -> dt.date:
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} är inte ett datum (ÅÅÅÅ-MM-DD)") from None
+        raise argparse.ArgumentTypeError(fallback_messages()("cli.bad_date", value=text)) from None
 
 
 def _positive(text: str) -> int:
     if not text.isdecimal() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} är inte ett heltal större än 0")
+        raise argparse.ArgumentTypeError(fallback_messages()("cli.bad_positive", value=text))
     return int(text)
 
 
 def _port(text: str) -> int:
     if not text.isdecimal() or not 1 <= int(text) <= 65535:
-        raise argparse.ArgumentTypeError(f"{text!r} är inte ett portnummer (1–65535)")
+        raise argparse.ArgumentTypeError(fallback_messages()("cli.bad_port", value=text))
     return int(text)
 
 
@@ -101,7 +101,9 @@ def _parser(msg: Messages) -> argparse.ArgumentParser:
     invite.add_argument("--expires", type=_date, help=msg("cli.invite.expires"))
 
     admin = sub.add_parser("admin", help=msg("cli.admin"))
-    admin_sub = admin.add_subparsers(dest="admin_command", required=True, metavar="ÅTGÄRD")
+    admin_sub = admin.add_subparsers(
+        dest="admin_command", required=True, metavar=msg("cli.admin.metavar")
+    )
     for name in ("export-user", "delete-user"):
         one = admin_sub.add_parser(name, help=msg(f"cli.admin.{name}"))
         one.add_argument("--channel", required=True, choices=["telegram", "slack", "console"])

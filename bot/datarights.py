@@ -104,10 +104,11 @@ async def export_zip(
         archive.writestr(
             DATA_FILE, json.dumps(data, ensure_ascii=False, indent=2, default=_json_default)
         )
+    texts = messages or Messages.load()
     return Document(
-        filename=f"mina-uppgifter-{local_date(now).isoformat()}.zip",
+        filename=texts("data.zip_name", day=local_date(now).isoformat()),
         data=buffer.getvalue(),
-        title="Mina uppgifter",
+        title=texts("data.zip_title"),
     )
 
 

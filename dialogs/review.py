@@ -41,7 +41,8 @@ def prompt(ctx: Ctx, plan: Plan) -> None:
             skipped.append(slot.breadcrumb())
             continue
         parts.append(f"{label}: {short(shown(msg, value), REVIEW_ANSWER_CHARS)}")
-    status = "planerad" if lifecycle.becomes_planned(ctx, plan) else "klar"
+    next_status = PlanStatus.PLANNED if lifecycle.becomes_planned(ctx, plan) else PlanStatus.DONE
+    status = msg(f"status.{next_status.value}")
     ctx.out.append(
         Outbound(
             heading=msg("review.heading"),
