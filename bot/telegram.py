@@ -472,6 +472,9 @@ def inbox_item(payload: dict[str, Any]) -> InboxItem | None:
     )
 
 
+POLL_PAUSE, POLL_PAUSE_MAX = 0.5, 30.0  # seconds between failed getUpdates, doubling
+
+
 class TelegramService:
     """The bot running: the Application, the inbox processor, and a webhook server or a
     long-polling loop that store every update before acknowledging it."""
@@ -587,16 +590,18 @@ class TelegramService:
         """getUpdates; every update stored before the next call confirms the offset."""
         bot = self.app.bot
         offset: int | None = None
-        pause = 0.5
+        pause = POLL_PAUSE
         while not self._stopping.is_set():
             try:
                 updates = await bot.get_updates(
                     offset=offset, timeout=timeout, allowed_updates=ALLOWED_UPDATES
                 )
-            except (NetworkError, TelegramError) as exc:
-                log.warning("getUpdates failed: %s", exc)
+            except Exception as exc:  # Telegram away, a revoked token, another poller...
+                log_failure(log, "getUpdates", exc)
                 await asyncio.sleep(pause)
+                pause = min(pause * 2, POLL_PAUSE_MAX)  # not a log line every half second
                 continue
+            pause = POLL_PAUSE
             for update in updates:
                 item = inbox_item(update.to_dict())
                 while item is not None:
