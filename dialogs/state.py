@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
@@ -125,18 +125,7 @@ ModeName = Literal[
     "asked",
     "review",
 ]
-MODE_NAMES: tuple[ModeName, ...] = (
-    "paused",
-    "buffer",
-    "pii",
-    "andra",
-    "remove_pick",
-    "remove",
-    "followup_offer",
-    "append",
-    "asked",
-    "review",
-)
+MODE_NAMES: tuple[ModeName, ...] = get_args(ModeName)
 _MODE = TypeAdapter[Any](Mode)
 
 # Each mode's own field: (name in the model, key in the stored JSON).
