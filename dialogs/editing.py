@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dialogs import asking, buttons
 from dialogs.context import Ctx, Plan
-from dialogs.present import path_words, short, shown
+from dialogs.present import numbered, path_words, short, shown
 from dialogs.state import Editing
 from dialogs.types import Outbound
 
@@ -49,12 +49,7 @@ def menu(ctx: Ctx, plan: Plan, argument: str) -> None:
             heading=ctx.msg("edit.heading"),
             text="\n".join(lines),
             note=ctx.msg("edit.note"),
-            choices=ctx.choices(
-                [
-                    (short(f"{i + 1}. {s.breadcrumb()}", 60), buttons.indexed(buttons.EDIT, i))
-                    for i, s in enumerate(slots)
-                ]
-            ),
+            choices=ctx.choices(numbered([s.breadcrumb() for s in slots], buttons.EDIT)),
             is_question=True,
         )
     )

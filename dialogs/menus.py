@@ -9,7 +9,7 @@ import re
 from dialogs import asking, buttons, carry, dates, lifecycle
 from dialogs.commands import fold
 from dialogs.context import Ctx
-from dialogs.present import short, yes_or_no
+from dialogs.present import numbered, yes_or_no
 from dialogs.state import (
     CarryMenu,
     DeleteConfirm,
@@ -180,8 +180,8 @@ def plans_menu(ctx: Ctx) -> None:
         new_plan_menu(ctx)
         return
     ctx.user.menu = PlansMenu(ids=[p.id for p in plans])
-    lines = []
-    pairs = []
+    lines: list[str] = []
+    titles: list[str] = []
     for i, plan in enumerate(plans):
         template = ctx.template(plan)
         answered, total = ctx.counts(plan)
@@ -198,8 +198,8 @@ def plans_menu(ctx: Ctx) -> None:
                 updated=dates.describe_period(plan.updated_at.date(), plan.updated_at.date()),
             )
         )
-        pairs.append((short(f"{i + 1}. {title}", 60), buttons.indexed(buttons.PLAN, i)))
-    pairs.append((ctx.msg("button.new_plan"), buttons.NEW))
+        titles.append(title)
+    pairs = [*numbered(titles, buttons.PLAN), (ctx.msg("button.new_plan"), buttons.NEW)]
     ctx.out.append(
         Outbound(
             heading=ctx.msg("plans.heading"),

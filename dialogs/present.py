@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from dialogs import dates, validators
+from dialogs import buttons, dates, validators
 from dialogs.commands import fold
 from dialogs.messages import Messages
 from dialogs.slots import Frame
@@ -58,3 +58,12 @@ def describe_date(value: object) -> str:
     if isinstance(value, dt.date):
         return dates.describe_period(value, value)
     return ""
+
+
+def numbered(labels: list[str], prefix: str) -> list[tuple[str, str]]:
+    """(button label, token) for a numbered list: "1. Mål", the number the list shows and a
+    teacher may type; the token picks the item by its place (buttons.indexed)."""
+    return [
+        (short(f"{i + 1}. {label}", 60), buttons.indexed(prefix, i))
+        for i, label in enumerate(labels)
+    ]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dialogs import asking, buttons, editing
 from dialogs.context import Ctx, Plan
-from dialogs.present import frame_title, instance_name, path_words, short, yes_or_no
+from dialogs.present import frame_title, instance_name, numbered, path_words, short, yes_or_no
 from dialogs.slots import MORE, Frame, instances_of
 from dialogs.state import RemoveConfirm, RemovePick, RemoveTarget
 from dialogs.types import AnswerRecord, Outbound
@@ -72,12 +72,7 @@ def menu(ctx: Ctx, plan: Plan, argument: str) -> None:
             heading=ctx.msg("remove.pick_heading"),
             text="\n".join(f"{i + 1}. {t.label}" for i, t in enumerate(targets)),
             note=ctx.msg("remove.pick_note"),
-            choices=ctx.choices(
-                [
-                    (short(f"{i + 1}. {t.label}", 60), buttons.indexed(buttons.REMOVE, i))
-                    for i, t in enumerate(targets)
-                ]
-            ),
+            choices=ctx.choices(numbered([t.label for t in targets], buttons.REMOVE)),
             is_question=True,
         )
     )
